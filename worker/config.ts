@@ -1,0 +1,428 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { projectRoot } from './project-root';
+
+/** A role an API token carries: admins may migrate, members may resize, confirm and revert. */
+export type ApiRole = 'admin' | 'member';
+
+export interface ApiToken {
+  token: string;
+  role: ApiRole;
+}
+
+export type LiveMigrationTimeoutAction = 'abort' | 'force_complete';
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export interface FerryConfig {
+  dataDir: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiPort: number;
+  databaseUrl: string;
+  resizeConfirmWindowSeconds: number;
+  allowResizeToSameHost: boolean;
+  shutdownTimeoutSeconds: number;
+  maxConcurrentLiveMigrations: number;
+  liveMigrationCompletionTimeoutPerGiB: number;
+  liveMigrationTimeoutAction: LiveMigrationTimeoutAction;
+  liveMigrationProgressTimeoutSeconds: number;
+  liveMigrationMaxDowntimeMs: number;
+  liveMigrationDowntimeSteps: number;
+  liveMigrationDowntimeDelayPerGiB: number;
+  liveMigrationBandwidthMiBs: number;
+  liveMigrationPermitPostCopy: boolean;
+  liveMigrationPermitAutoConverge: boolean;
+  schedulerMaxAttempts: number;
+  apiHost: string;
+  apiPort: number;
+  apiTokens: ApiToken[];
+  logLevel: string;
+  logFormat: LogFormat;
+}
+
+/** Raised for a configuration value ferry cannot use; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parse<T> = (raw: string, name: string) => T;
+
+interface OptionSpec<K extends keyof FerryConfig> {
+  key: K;
+  env: string;
+  /** The key in the optional JSON config file (Nova's option name where Nova has one). */
+  file: string;
+  default: (partial: Partial<FerryConfig>, env: NodeJS.ProcessEnv) => FerryConfig[K];
+  parse: Parse<FerryConfig[K]>;
+  describe: string;
+  /** How the default reads in documentation. */
+  shownDefault: string;
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parse<number> {
+  return (raw, name) => {
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {
+      throw new ConfigError(`${name}: "${raw}" is not an integer`);
+    }
+    if (value < min || value > max) {
+      throw new ConfigError(`${name}: ${value} is out of range (${min}..${max})`);
+    }
+    return value;
+  };
+}
+
+const boolean: Parse<boolean> = (raw, name) => {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${name}: "${raw}" is not a boolean (true or false)`);
+};
+
+function oneOf<T extends string>(...values: T[]): Parse<T> {
+  return (raw, name) => {
+    if ((values as string[]).includes(raw)) return raw as T;
+    throw new ConfigError(`${name}: "${raw}" must be one of ${values.join(', ')}`);
+  };
+}
+
+const nonEmpty: Parse<string> = (raw, name) => {
+  if (raw.trim() === '') throw new ConfigError(`${name}: must not be empty`);
+  return raw.trim();
+};
+
+const hostPort: Parse<string> = (raw, name) => {
+  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw)) {
+    throw new ConfigError(`${name}: "${raw}" is not HOST:PORT`);
+  }
+  return raw;
+};
+
+const databaseUrl: Parse<string> = (raw, name) => {
+  if (raw.startsWith('file:')) {
+    const path = raw.slice('file:'.length);
+    if (path === '') throw new ConfigError(`${name}: "file:" needs a path`);
+    return `file:${isAbsolute(path) ? path : resolve(projectRoot(), path)}`;
+  }
+  if (/^postgres(ql)?:\/\//.test(raw)) return raw;
+  throw new ConfigError(
+    `${name}: "${redactUrl(raw)}" is neither file:PATH (SQLite) nor postgresql://... (PostgreSQL)`,
+  );
+};
+
+const apiTokens: Parse<ApiToken[]> = (raw, name) =>
+  raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const at = entry.lastIndexOf(':');
+      const token = entry.slice(0, at);
+      const role = entry.slice(at + 1);
+      if (at < 1 || (role !== 'admin' && role !== 'member')) {
+        throw new ConfigError(`${name}: each entry must be TOKEN:admin or TOKEN:member`);
+      }
+      if (token.length < 16) {
+        throw new ConfigError(`${name}: tokens must be at least 16 characters`);
+      }
+      return { token, role };
+    });
+
+/** Hides the password of a database URL before it is shown anywhere. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function option<K extends keyof FerryConfig>(spec: OptionSpec<K>): OptionSpec<K> {
+  return spec;
+}
+
+const fixed =
+  <T>(value: T) =>
+  () =>
+    value;
+
+/** Every setting ferry reads, in the order README's configuration table lists them. */
+export const OPTIONS = [
+  option({
+    key: 'dataDir',
+    env: 'FERRY_DATA_DIR',
+    file: 'data_dir',
+    default: () => join(projectRoot(), 'data'),
+    parse: (raw, name) => resolve(projectRoot(), nonEmpty(raw, name)),
+    describe: 'Where the dev server, SQLite database and lab keep their files',
+    shownDefault: '`data/`',
+  }),
+  option({
+    key: 'temporalAddress',
+    env: 'FERRY_TEMPORAL_ADDRESS',
+    file: 'temporal_address',
+    default: fixed('127.0.0.1:7233'),
+    parse: hostPort,
+    describe: 'Temporal frontend (HOST:PORT)',
+    shownDefault: '`127.0.0.1:7233`',
+  }),
+  option({
+    key: 'temporalNamespace',
+    env: 'FERRY_TEMPORAL_NAMESPACE',
+    file: 'temporal_namespace',
+    default: fixed('default'),
+    parse: nonEmpty,
+    describe: 'Temporal namespace',
+    shownDefault: '`default`',
+  }),
+  option({
+    key: 'temporalUiPort',
+    env: 'FERRY_TEMPORAL_UI_PORT',
+    file: 'temporal_ui_port',
+    default: fixed(8233),
+    parse: integer(1, 65535),
+    describe: 'Web UI port of the dev server that `npm start` runs',
+    shownDefault: '8233',
+  }),
+  option({
+    key: 'databaseUrl',
+    env: 'FERRY_DATABASE_URL',
+    file: 'database_url',
+    default: (partial, env) =>
+      env.DATABASE_URL
+        ? databaseUrl(env.DATABASE_URL, 'DATABASE_URL')
+        : `file:${join(partial.dataDir ?? join(projectRoot(), 'data'), 'ferry.db')}`,
+    parse: databaseUrl,
+    describe: '`file:PATH` for SQLite or `postgresql://…`; falls back to `DATABASE_URL`',
+    shownDefault: '`file:data/ferry.db`',
+  }),
+  option({
+    key: 'resizeConfirmWindowSeconds',
+    env: 'FERRY_RESIZE_CONFIRM_WINDOW',
+    file: 'resize_confirm_window',
+    default: fixed(86400),
+    parse: integer(0),
+    describe: 'Seconds a resize waits in VERIFY_RESIZE before it confirms itself; 0 = never',
+    shownDefault: '86400',
+  }),
+  option({
+    key: 'allowResizeToSameHost',
+    env: 'FERRY_ALLOW_RESIZE_TO_SAME_HOST',
+    file: 'allow_resize_to_same_host',
+    default: fixed(false),
+    parse: boolean,
+    describe: 'Let the scheduler keep a resized instance on its own host',
+    shownDefault: 'false',
+  }),
+  option({
+    key: 'shutdownTimeoutSeconds',
+    env: 'FERRY_SHUTDOWN_TIMEOUT',
+    file: 'shutdown_timeout',
+    default: fixed(60),
+    parse: integer(1, 240),
+    describe:
+      'Seconds (at most 240) a resize waits for a graceful guest shutdown before it destroys the domain',
+    shownDefault: '60',
+  }),
+  option({
+    key: 'maxConcurrentLiveMigrations',
+    env: 'FERRY_MAX_CONCURRENT_LIVE_MIGRATIONS',
+    file: 'max_concurrent_live_migrations',
+    default: fixed(1),
+    parse: integer(1, 64),
+    describe: 'Outgoing live migrations per source host at once; the rest wait as `queued`',
+    shownDefault: '1',
+  }),
+  option({
+    key: 'liveMigrationCompletionTimeoutPerGiB',
+    env: 'FERRY_LIVE_MIGRATION_COMPLETION_TIMEOUT',
+    file: 'live_migration_completion_timeout',
+    default: fixed(800),
+    parse: integer(0),
+    describe: 'Seconds per GiB of data before the timeout action; 0 = no timeout',
+    shownDefault: '800',
+  }),
+  option({
+    key: 'liveMigrationTimeoutAction',
+    env: 'FERRY_LIVE_MIGRATION_TIMEOUT_ACTION',
+    file: 'live_migration_timeout_action',
+    default: fixed<LiveMigrationTimeoutAction>('abort'),
+    parse: oneOf<LiveMigrationTimeoutAction>('abort', 'force_complete'),
+    describe: 'What the completion timeout does: `abort` or `force_complete`',
+    shownDefault: '`abort`',
+  }),
+  option({
+    key: 'liveMigrationProgressTimeoutSeconds',
+    env: 'FERRY_LIVE_MIGRATION_PROGRESS_TIMEOUT',
+    file: 'live_migration_progress_timeout',
+    default: fixed(150),
+    parse: integer(0),
+    describe: 'Abort when data remaining has not dropped for this long; 0 = never',
+    shownDefault: '150',
+  }),
+  option({
+    key: 'liveMigrationMaxDowntimeMs',
+    env: 'FERRY_LIVE_MIGRATION_DOWNTIME',
+    file: 'live_migration_downtime',
+    default: fixed(500),
+    parse: integer(100),
+    describe: 'Maximum guest downtime (ms) the downtime steps end at',
+    shownDefault: '500',
+  }),
+  option({
+    key: 'liveMigrationDowntimeSteps',
+    env: 'FERRY_LIVE_MIGRATION_DOWNTIME_STEPS',
+    file: 'live_migration_downtime_steps',
+    default: fixed(10),
+    parse: integer(3),
+    describe: 'Number of steps to reach the maximum downtime',
+    shownDefault: '10',
+  }),
+  option({
+    key: 'liveMigrationDowntimeDelayPerGiB',
+    env: 'FERRY_LIVE_MIGRATION_DOWNTIME_DELAY',
+    file: 'live_migration_downtime_delay',
+    default: fixed(75),
+    parse: integer(3),
+    describe: 'Seconds per GiB of data between downtime steps',
+    shownDefault: '75',
+  }),
+  option({
+    key: 'liveMigrationBandwidthMiBs',
+    env: 'FERRY_LIVE_MIGRATION_BANDWIDTH',
+    file: 'live_migration_bandwidth',
+    default: fixed(0),
+    parse: integer(0),
+    describe: 'Migration bandwidth cap in MiB/s; 0 = unlimited',
+    shownDefault: '0',
+  }),
+  option({
+    key: 'liveMigrationPermitPostCopy',
+    env: 'FERRY_LIVE_MIGRATION_PERMIT_POST_COPY',
+    file: 'live_migration_permit_post_copy',
+    default: fixed(false),
+    parse: boolean,
+    describe: 'Force-complete may switch to post-copy (else it pauses the guest)',
+    shownDefault: 'false',
+  }),
+  option({
+    key: 'liveMigrationPermitAutoConverge',
+    env: 'FERRY_LIVE_MIGRATION_PERMIT_AUTO_CONVERGE',
+    file: 'live_migration_permit_auto_converge',
+    default: fixed(false),
+    parse: boolean,
+    describe: 'Let QEMU throttle the guest CPU so a busy guest converges',
+    shownDefault: 'false',
+  }),
+  option({
+    key: 'schedulerMaxAttempts',
+    env: 'FERRY_SCHEDULER_MAX_ATTEMPTS',
+    file: 'scheduler_max_attempts',
+    default: fixed(3),
+    parse: integer(1, 100),
+    describe: 'Destinations tried (the choice plus alternates) before NoValidHost',
+    shownDefault: '3',
+  }),
+  option({
+    key: 'apiHost',
+    env: 'FERRY_API_HOST',
+    file: 'api_host',
+    default: fixed('127.0.0.1'),
+    parse: nonEmpty,
+    describe: 'Address the REST API binds to',
+    shownDefault: '`127.0.0.1`',
+  }),
+  option({
+    key: 'apiPort',
+    env: 'FERRY_API_PORT',
+    file: 'api_port',
+    default: fixed(8774),
+    parse: integer(1, 65535),
+    describe: 'REST API port',
+    shownDefault: '8774',
+  }),
+  option({
+    key: 'apiTokens',
+    env: 'FERRY_API_TOKENS',
+    file: 'api_tokens',
+    default: fixed<ApiToken[]>([]),
+    parse: apiTokens,
+    describe:
+      'API tokens, `TOKEN:admin,TOKEN:member` (≥ 16 characters each); none = no auth, loopback only',
+    shownDefault: 'none',
+  }),
+  option({
+    key: 'logLevel',
+    env: 'FERRY_LOG_LEVEL',
+    file: 'log_level',
+    default: fixed('info'),
+    parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal'),
+    describe: 'pino log level',
+    shownDefault: '`info`',
+  }),
+  option({
+    key: 'logFormat',
+    env: 'FERRY_LOG_FORMAT',
+    file: 'log_format',
+    default: fixed<LogFormat>('auto'),
+    parse: oneOf<LogFormat>('auto', 'json', 'pretty'),
+    describe: '`json` lines, `pretty`, or `auto` (pretty on a terminal)',
+    shownDefault: '`auto`',
+  }),
+] as const;
+
+function readConfigFile(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const path = env.FERRY_CONFIG;
+  if (!path) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`FERRY_CONFIG: cannot read ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`FERRY_CONFIG: ${path} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`FERRY_CONFIG: ${path} must hold a JSON object`);
+  }
+  const known = new Set<string>(OPTIONS.map((spec) => spec.file));
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) throw new ConfigError(`FERRY_CONFIG: ${path}: unknown setting "${key}"`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function fileValueAsText(value: unknown, where: string): string {
+  if (Array.isArray(value)) return value.map((item) => fileValueAsText(item, where)).join(',');
+  if (['string', 'number', 'boolean'].includes(typeof value)) return String(value);
+  throw new ConfigError(`${where}: must be a string, number or boolean`);
+}
+
+/**
+ * Reads ferry's configuration: FERRY_* variables first, then the JSON file named by FERRY_CONFIG,
+ * then the defaults. Throws ConfigError naming the variable of the first invalid value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
+  const file = readConfigFile(env);
+  const config: Partial<Record<keyof FerryConfig, unknown>> = {};
+  for (const spec of OPTIONS) {
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      config[spec.key] = spec.parse(fromEnv, spec.env);
+    } else if (file[spec.file] !== undefined) {
+      const where = `FERRY_CONFIG ${spec.file}`;
+      config[spec.key] = spec.parse(fileValueAsText(file[spec.file], where), where);
+    } else {
+      config[spec.key] = spec.default(config as Partial<FerryConfig>, env);
+    }
+  }
+  return config as FerryConfig;
+}
+
+/** The provider a database URL selects. */
+export function databaseProvider(url: string): 'sqlite' | 'postgresql' {
+  return url.startsWith('file:') ? 'sqlite' : 'postgresql';
+}

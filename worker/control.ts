@@ -1,0 +1,31 @@
+import { Worker } from '@temporalio/worker';
+import { createControlActivities } from '../activities/control';
+import { openDatabase } from '../activities/control/database';
+import { CONTROL_TASK_QUEUE } from '../workflows/types';
+import type { FerryConfig } from './config';
+import { installTemporalLogging, type Logger } from './logging';
+import { connectWorker } from './temporal-connection';
+
+/**
+ * The control worker: every workflow, and the activities that touch the database and scheduler,
+ * on task queue `ferry`. Runs until SIGINT/SIGTERM, then drains and exits.
+ */
+export async function runControlWorker(config: FerryConfig, logger: Logger): Promise<void> {
+  installTemporalLogging(logger);
+  const db = await openDatabase(config.databaseUrl);
+  const connection = await connectWorker(config.temporalAddress, logger);
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowsPath: require.resolve('../workflows'),
+      activities: createControlActivities(db),
+    });
+    logger.info({ taskQueue: CONTROL_TASK_QUEUE }, 'control worker running');
+    await worker.run();
+  } finally {
+    await connection.close();
+    await db.$disconnect();
+  }
+}
