@@ -1,0 +1,277 @@
+/**
+ * The liveMigrate activity, on the source host: starts the peer-to-peer migration, or attaches to
+ * one already under way (a retried attempt, after the agent died), or recognises one that already
+ * completed; never starts a second. The monitor (monitor.ts) watches it to its end.
+ */
+import { Context, log } from '@temporalio/activity';
+import type { MigrationProgress, MigrationResult } from '../../../workflows/migration-types';
+import type { LiveMigrationHostActivities } from '../../../workflows/migration-activities';
+import type { HostAgentContext } from '../index';
+import {
+  JOB_STATS,
+  JOB_TYPE,
+  MIGRATE,
+  openConnection,
+  withConnection,
+  type Connection,
+  type Domain,
+  type JobStats,
+  type MigrateParams,
+} from '../libvirt';
+import { currentJob, findDomain, isActive, migrationJobActive, presenceOf } from './domain-lookup';
+import { migrationFailure } from './failures';
+import { monitorMigration, type MonitorOutcome } from './monitor';
+import {
+  migrationDataGiB,
+  monitorPlan,
+  progressFromStats,
+  type MonitorPlan,
+} from './monitor-policy';
+import { ProgressReporter } from './progress-reporter';
+import type { LiveMigrationSettings } from './settings';
+
+export type LiveMigrateRequest = Parameters<LiveMigrationHostActivities['liveMigrate']>[0];
+
+type MigrateContext = Pick<
+  HostAgentContext,
+  'hostName' | 'libvirtUri' | 'liveMigration' | 'reportProgress'
+>;
+
+const NO_PROGRESS: MigrationProgress = {
+  memoryTotalBytes: 0,
+  memoryProcessedBytes: 0,
+  memoryRemainingBytes: 0,
+  diskTotalBytes: 0,
+  diskProcessedBytes: 0,
+  diskRemainingBytes: 0,
+  percent: 0,
+  postCopy: false,
+};
+
+/** Block migration copies the disks listed; with none to copy it is a plain live migration. */
+function copiesDisks(request: LiveMigrateRequest): boolean {
+  return request.blockMigration && request.disks.length > 0;
+}
+
+function migrationFlags(settings: LiveMigrationSettings, copyDisks: boolean): number {
+  let flags = MIGRATE.LIVE | MIGRATE.PEER2PEER | MIGRATE.PERSIST_DEST | MIGRATE.UNDEFINE_SOURCE;
+  if (copyDisks) flags |= MIGRATE.NON_SHARED_DISK;
+  if (settings.permitAutoConverge) flags |= MIGRATE.AUTO_CONVERGE;
+  if (settings.permitPostCopy) flags |= MIGRATE.POSTCOPY;
+  return flags;
+}
+
+function migrationParams(settings: LiveMigrationSettings, request: LiveMigrateRequest) {
+  const params: MigrateParams = {};
+  if (settings.bandwidthMiBs > 0) params.bandwidthMiBs = settings.bandwidthMiBs;
+  if (copiesDisks(request)) params.migrateDisks = request.disks.map((disk) => disk.target);
+  return params;
+}
+
+/**
+ * The completed job's stats, which only the destination keeps (KEEP_COMPLETED leaves them there
+ * for a retried attempt); null when the destination has no such domain or no such stats (libvirt
+ * 9.0 keeps none after a post-copy migration).
+ */
+async function completedStats(destUri: string, uuid: string): Promise<JobStats | null> {
+  try {
+    return await withConnection(destUri, async (conn) => {
+      const domain = await findDomain(conn, uuid);
+      if (!domain) return null;
+      try {
+        const stats = await domain.getJobStats(JOB_STATS.COMPLETED | JOB_STATS.KEEP_COMPLETED);
+        return stats.type === JOB_TYPE.COMPLETED ? stats : null;
+      } finally {
+        await domain.close();
+      }
+    });
+  } catch (error) {
+    log.warn('could not read the completed job stats on the destination', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return null;
+  }
+}
+
+/** Whether the destination runs the instance (the migration's end, whoever started it). */
+async function runningAtDestination(destUri: string, uuid: string): Promise<boolean> {
+  return withConnection(destUri, async (conn) => {
+    const domain = await findDomain(conn, uuid);
+    if (!domain) return false;
+    try {
+      return presenceOf((await domain.getState()).state) === 'running';
+    } finally {
+      await domain.close();
+    }
+  });
+}
+
+/** The result of a completed migration; without completed stats, the last counters seen. */
+async function result(
+  request: LiveMigrateRequest,
+  reporter: ProgressReporter,
+  outcome: Pick<MonitorOutcome, 'progress' | 'forced'> & { attached: boolean },
+): Promise<MigrationResult> {
+  const stats = await completedStats(request.destLibvirtUri, request.instanceUuid);
+  const postCopy = outcome.forced === 'post-copy';
+  const progress = stats
+    ? progressFromStats(stats, postCopy)
+    : { ...(outcome.progress ?? NO_PROGRESS), percent: 100, postCopy };
+  await reporter.final(progress);
+  return {
+    attached: outcome.attached,
+    elapsedMs: stats?.timeElapsedMs ?? null,
+    downtimeMs: stats?.downtimeMs ?? null,
+    progress,
+    forced: outcome.forced,
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The failure for a job the monitor aborted, or that failed by itself. */
+function failureOf(
+  request: LiveMigrateRequest,
+  context: MigrateContext,
+  plan: MonitorPlan,
+  outcome: MonitorOutcome,
+  cause: string,
+): Error {
+  const what = `live migration of instance ${request.instanceUuid} from ${context.hostName} to ${request.destHost}`;
+  switch (outcome.aborted) {
+    case 'cancelled':
+      return Context.current().cancellationSignal.reason as Error;
+    case 'timeout':
+      return migrationFailure(
+        'MigrationTimeout',
+        `${what} did not complete within its completion timeout of ` +
+          `${(plan.completionTimeoutMs ?? 0) / 1000} s ` +
+          `(${context.liveMigration.completionTimeoutPerGiB} s per GiB of data); aborted: ${cause}`,
+      );
+    case 'stalled':
+      return migrationFailure(
+        'MigrationStalled',
+        `${what} made no progress for ${(plan.progressTimeoutMs ?? 0) / 1000} s ` +
+          `(data remaining did not drop); aborted: ${cause}`,
+      );
+    default:
+      return migrationFailure('MigrationError', `${what} failed: ${cause}`);
+  }
+}
+
+/** Starts the migration on a connection of its own and monitors it from `monitored`'s. */
+async function startAndMonitor(
+  context: MigrateContext,
+  request: LiveMigrateRequest,
+  monitored: Domain,
+  monitor: Omit<Parameters<typeof monitorMigration>[0], 'domain' | 'migration'>,
+): Promise<MonitorOutcome> {
+  const settings = context.liveMigration;
+  const conn = await openConnection(context.libvirtUri);
+  try {
+    const domain = await conn.lookupByUUIDString(request.instanceUuid);
+    const flags = migrationFlags(settings, copiesDisks(request));
+    const params = migrationParams(settings, request);
+    log.info('starting the live migration', { destHost: request.destHost, flags, params });
+    const migration = domain.migrateToURI3(request.destLibvirtUri, params, flags);
+    return await monitorMigration({ ...monitor, domain: monitored, migration });
+  } finally {
+    await conn.close();
+  }
+}
+
+function reporterFor(context: MigrateContext, request: LiveMigrateRequest): ProgressReporter {
+  return new ProgressReporter(
+    (progress) => context.reportProgress(request.migrationUuid, progress),
+    context.liveMigration.progressSaveIntervalMs,
+  );
+}
+
+/**
+ * After an attached job ended: it completed if the destination runs the instance and the source
+ * no longer does (the source's domain may still be on its way out when the job ends).
+ */
+async function attachedJobCompleted(
+  source: Connection,
+  request: LiveMigrateRequest,
+): Promise<boolean> {
+  const left = await findDomain(source, request.instanceUuid);
+  try {
+    if (left !== null && (await isActive(left))) return false;
+  } finally {
+    await left?.close();
+  }
+  return runningAtDestination(request.destLibvirtUri, request.instanceUuid);
+}
+
+async function migrateFrom(
+  context: MigrateContext,
+  request: LiveMigrateRequest,
+  source: Connection,
+  domain: Domain,
+): Promise<MigrationResult> {
+  const settings = context.liveMigration;
+  const reporter = reporterFor(context, request);
+  const memoryMiB = (await domain.getInfo()).maxMem / 1024;
+  const diskBytes = copiesDisks(request) ? request.disks.map((disk) => disk.virtualSizeBytes) : [];
+  const monitor = {
+    plan: monitorPlan(settings, migrationDataGiB(memoryMiB, diskBytes)),
+    intervalMs: settings.monitorIntervalMs,
+    permitPostCopy: settings.permitPostCopy,
+    reporter,
+  };
+  const attached = migrationJobActive(await currentJob(domain));
+  if (attached) log.info('a migration job of the instance is running: attaching to it');
+  const outcome = attached
+    ? await monitorMigration({ ...monitor, domain, migration: null })
+    : await startAndMonitor(context, request, domain, monitor);
+
+  const completed =
+    outcome.call === null
+      ? await attachedJobCompleted(source, request)
+      : outcome.call.kind === 'returned';
+  if (completed) return result(request, reporter, { ...outcome, attached });
+
+  await reporter.final(outcome.progress ?? NO_PROGRESS);
+  const cause =
+    outcome.call?.kind === 'rejected'
+      ? errorMessage(outcome.call.error)
+      : 'the job it attached to ended without the instance running on the destination';
+  throw failureOf(request, context, monitor.plan, outcome, cause);
+}
+
+/**
+ * A failure of the migration itself (libvirt's message) ends in a non-retryable MigrationError,
+ * MigrationTimeout or MigrationStalled; a cancellation in its CancelledFailure. Anything else (the
+ * source daemon not answering, say) is thrown as it is, to be retried: the retry attaches.
+ */
+export async function liveMigrate(
+  context: MigrateContext,
+  request: LiveMigrateRequest,
+): Promise<MigrationResult> {
+  const source = await openConnection(context.libvirtUri);
+  try {
+    const domain = await findDomain(source, request.instanceUuid);
+    try {
+      if (domain && (await isActive(domain))) {
+        return await migrateFrom(context, request, source, domain);
+      }
+    } finally {
+      await domain?.close();
+    }
+    if (await runningAtDestination(request.destLibvirtUri, request.instanceUuid)) {
+      log.info('the instance already runs on the destination: the migration completed');
+      const done = { progress: null, forced: null, attached: true };
+      return await result(request, reporterFor(context, request), done);
+    }
+    throw migrationFailure(
+      domain ? 'InstanceInvalidState' : 'InstanceNotFound',
+      `instance ${request.instanceUuid} is ${domain ? 'not running' : 'not defined'} on ` +
+        `${context.hostName}, and does not run on ${request.destHost}`,
+    );
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Undoing and finishing on the hosts: the destination's rollback after a failed migration, and
+ * the source's clean-up after a completed one. Both idempotent, both confined to the instances dir.
+ */
+import { rm } from 'node:fs/promises';
+import type { InstanceDisk } from '../../../workflows/migration-types';
+import type { HostAgentContext } from '../index';
+import { destroyDomain, undefineDomain } from '../domain-lifecycle';
+import { resolveInstancePath } from '../instance-paths';
+import { withConnection } from '../libvirt';
+import { findDomain } from './domain-lookup';
+
+type HostContext = Pick<HostAgentContext, 'libvirtUri' | 'instancesDir'>;
+
+/** Removes each path (a file, or a directory with what is in it), last created first. */
+async function removeAll(instancesDir: string, paths: readonly string[]): Promise<void> {
+  for (const path of [...paths].reverse()) {
+    await rm(await resolveInstancePath(instancesDir, path), { recursive: true, force: true });
+  }
+}
+
+/** Destroys and undefines the instance's domain here, if there is one, then deletes `created`. */
+export async function rollbackAtDestination(
+  context: HostContext,
+  request: { instanceUuid: string; created: string[] },
+): Promise<void> {
+  await withConnection(context.libvirtUri, async (conn) => {
+    const domain = await findDomain(conn, request.instanceUuid);
+    if (!domain) return;
+    try {
+      await destroyDomain(domain);
+    } finally {
+      await domain.close();
+    }
+    await undefineDomain(conn, request.instanceUuid);
+  });
+  await removeAll(context.instancesDir, request.created);
+}
+
+/**
+ * Deletes the instance's disks here after a block migration, unless a domain of the instance is
+ * still defined here (then the disks may still be in use, and nothing is deleted).
+ */
+export async function cleanupSource(
+  context: HostContext,
+  request: { instanceUuid: string; disks: InstanceDisk[]; blockMigrated: boolean },
+): Promise<void> {
+  if (!request.blockMigrated) return;
+  const defined = await withConnection(context.libvirtUri, async (conn) => {
+    const domain = await findDomain(conn, request.instanceUuid);
+    await domain?.close();
+    return domain !== null;
+  });
+  if (defined) return;
+  await removeAll(
+    context.instancesDir,
+    request.disks.map((disk) => disk.path),
+  );
+}

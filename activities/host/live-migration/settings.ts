@@ -1,0 +1,55 @@
+/** How a host agent runs live migrations: Nova's libvirt live_migration_* options, and its pace. */
+import type { FerryConfig, LiveMigrationTimeoutAction } from '../../../worker/config';
+
+export interface LiveMigrationSettings {
+  /** Seconds per GiB of data before the timeout action; 0 = no timeout. */
+  completionTimeoutPerGiB: number;
+  timeoutAction: LiveMigrationTimeoutAction;
+  /** Abort when data remaining has not dropped below its lowest value for this long; 0 = never. */
+  progressTimeoutSeconds: number;
+  /** The max downtime (ms) the downtime steps end at. */
+  maxDowntimeMs: number;
+  downtimeSteps: number;
+  /** Seconds per GiB of data between downtime steps. */
+  downtimeDelayPerGiB: number;
+  /** MiB/s; 0 = unlimited. */
+  bandwidthMiBs: number;
+  permitPostCopy: boolean;
+  permitAutoConverge: boolean;
+  /** How often the monitor reads the job's stats and heartbeats (Nova: 0.5 s). */
+  monitorIntervalMs: number;
+  /** How often the monitor reports progress to the database and the workflow (Nova: 5 s). */
+  progressSaveIntervalMs: number;
+}
+
+export const MONITOR_INTERVAL_MS = 500;
+export const PROGRESS_SAVE_INTERVAL_MS = 5000;
+
+export function liveMigrationSettings(
+  config: Pick<
+    FerryConfig,
+    | 'liveMigrationCompletionTimeoutPerGiB'
+    | 'liveMigrationTimeoutAction'
+    | 'liveMigrationProgressTimeoutSeconds'
+    | 'liveMigrationMaxDowntimeMs'
+    | 'liveMigrationDowntimeSteps'
+    | 'liveMigrationDowntimeDelayPerGiB'
+    | 'liveMigrationBandwidthMiBs'
+    | 'liveMigrationPermitPostCopy'
+    | 'liveMigrationPermitAutoConverge'
+  >,
+): LiveMigrationSettings {
+  return {
+    completionTimeoutPerGiB: config.liveMigrationCompletionTimeoutPerGiB,
+    timeoutAction: config.liveMigrationTimeoutAction,
+    progressTimeoutSeconds: config.liveMigrationProgressTimeoutSeconds,
+    maxDowntimeMs: config.liveMigrationMaxDowntimeMs,
+    downtimeSteps: config.liveMigrationDowntimeSteps,
+    downtimeDelayPerGiB: config.liveMigrationDowntimeDelayPerGiB,
+    bandwidthMiBs: config.liveMigrationBandwidthMiBs,
+    permitPostCopy: config.liveMigrationPermitPostCopy,
+    permitAutoConverge: config.liveMigrationPermitAutoConverge,
+    monitorIntervalMs: MONITOR_INTERVAL_MS,
+    progressSaveIntervalMs: PROGRESS_SAVE_INTERVAL_MS,
+  };
+}

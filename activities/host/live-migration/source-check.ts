@@ -1,0 +1,115 @@
+/** The source's pre-check: the instance's domain runs here and can be live-migrated. */
+import type { InstanceDisk, SourceFacts } from '../../../workflows/migration-types';
+import type { HostAgentContext } from '../index';
+import { dirname } from 'node:path';
+import { InstancePathError, confineInstancePath, isInside } from '../instance-paths';
+import { DOMAIN_STATE, hypervisorInfo, withConnection, type Domain } from '../libvirt';
+import { qemuImgInfo } from '../qemu-img';
+import { currentJob, findDomain, jobActive } from './domain-lookup';
+import { parseDomainXml, type DomainDisk } from './domain-xml';
+import { migrationFailure } from './failures';
+
+type SourceContext = Pick<HostAgentContext, 'hostName' | 'libvirtUri' | 'instancesDir'>;
+
+const STATE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(DOMAIN_STATE).map(([name, value]) => [value, name.toLowerCase()]),
+);
+
+/** A file-backed disk inside the instances dir, with qemu-img's virtual size. */
+async function instanceDisk(
+  context: SourceContext,
+  disk: DomainDisk & { path: string },
+): Promise<InstanceDisk> {
+  try {
+    confineInstancePath(context.instancesDir, disk.path);
+  } catch (error) {
+    if (!(error instanceof InstancePathError)) throw error;
+    throw migrationFailure(
+      'MigrationPreCheckError',
+      `disk ${disk.target} (${disk.path}) is outside ${context.hostName}'s instances dir ` +
+        `${context.instancesDir}: ferry migrates only disks it keeps there`,
+    );
+  }
+  const info = await qemuImgInfo(disk.path);
+  return {
+    target: disk.target,
+    path: disk.path,
+    format: disk.format ?? info.format,
+    virtualSizeBytes: info.virtualSize,
+  };
+}
+
+async function sourceFacts(
+  context: SourceContext,
+  domain: Domain,
+  subject: string,
+): Promise<Omit<SourceFacts, 'hypervisorType' | 'hypervisorVersion' | 'arch'>> {
+  const { state } = await domain.getState();
+  if (state !== DOMAIN_STATE.RUNNING) {
+    throw migrationFailure(
+      'InstanceInvalidState',
+      `${subject} is ${STATE_NAMES[state] ?? `in state ${state}`}, not running`,
+    );
+  }
+  const xml = parseDomainXml(await domain.getXMLDesc());
+  if (xml.passthrough.length > 0) {
+    throw migrationFailure(
+      'MigrationPreCheckError',
+      `${subject} has passthrough devices (${xml.passthrough.join(', ')}), ` +
+        'which cannot be live-migrated',
+    );
+  }
+  if (jobActive(await currentJob(domain))) {
+    throw migrationFailure(
+      'MigrationPreCheckError',
+      `${subject} is already migrating: a libvirt job of its domain is running`,
+    );
+  }
+  const unsupported = xml.disks.find((disk) => disk.type !== 'file');
+  if (unsupported) {
+    throw migrationFailure(
+      'MigrationPreCheckError',
+      `${subject}'s disk ${unsupported.target} is a ${unsupported.type} disk: ` +
+        'ferry live-migrates file-backed disks only',
+    );
+  }
+  const files = xml.disks.filter((disk): disk is DomainDisk & { path: string } => !!disk.path);
+  const paths = [...files.map((disk) => disk.path), ...xml.consoleFiles];
+  const directories = paths
+    .map((path) => dirname(path))
+    .filter((dir) => isInside(context.instancesDir, dir));
+  return {
+    guestCpuXml: xml.cpuXml,
+    disks: await Promise.all(files.map((disk) => instanceDisk(context, disk))),
+    directories: [...new Set(directories)],
+    memoryMiB: (await domain.getInfo()).maxMem / 1024,
+  };
+}
+
+export function checkSource(
+  context: SourceContext,
+  request: { instanceUuid: string },
+): Promise<SourceFacts> {
+  return withConnection(context.libvirtUri, async (conn) => {
+    const domain = await findDomain(conn, request.instanceUuid);
+    if (!domain) {
+      throw migrationFailure(
+        'InstanceNotFound',
+        `instance ${request.instanceUuid} has no domain on ${context.hostName}`,
+      );
+    }
+    try {
+      const subject = `instance ${request.instanceUuid} (domain ${domain.getName()} on ${context.hostName})`;
+      const facts = await sourceFacts(context, domain, subject);
+      const hypervisor = await hypervisorInfo(conn);
+      return {
+        ...facts,
+        hypervisorType: hypervisor.hypervisorType,
+        hypervisorVersion: hypervisor.hypervisorVersion,
+        arch: hypervisor.arch,
+      };
+    } finally {
+      await domain.close();
+    }
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * The source's end of a confirmed resize: the old domain undefined and its log files in the
+ * instances dir deleted, unless the instance runs here (a resize on the same host kept its
+ * domain); then the aside dir, with the old disks, deleted, and the directories left empty
+ * removed. The domain is undefined after its log files are gone, so that a retry still finds them
+ * in its definition. Idempotent.
+ */
+import { rm } from 'node:fs/promises';
+import type { ResizeHostActivities } from '../../../workflows/resize-types';
+import { undefineDomain } from '../domain-lifecycle';
+import { resolveInstancePath } from '../instance-paths';
+import { DOMAIN_XML, withConnection } from '../libvirt';
+import { parseDomainXml } from '../live-migration/domain-xml';
+import { findDomain, isActive } from '../live-migration/domain-lookup';
+import type { ResizeAgentContext } from './context';
+import { confineAsideDir, insideInstancesDir, removeEmptyDirs } from './instance-files';
+
+type ConfirmRequest = Parameters<ResizeHostActivities['confirmResizeAtSource']>[0];
+
+/** Undefines the instance's domain here unless it runs; returns the log files it deleted. */
+function removeOldDomain(context: ResizeAgentContext, instanceUuid: string): Promise<string[]> {
+  return withConnection(context.libvirtUri, async (conn) => {
+    const domain = await findDomain(conn, instanceUuid);
+    if (!domain) return [];
+    let logs: string[];
+    try {
+      if (await isActive(domain)) return [];
+      logs = insideInstancesDir(
+        context.instancesDir,
+        parseDomainXml(await domain.getXMLDesc(DOMAIN_XML.INACTIVE)).consoleFiles,
+      );
+    } finally {
+      await domain.close();
+    }
+    for (const path of logs) {
+      await rm(await resolveInstancePath(context.instancesDir, path), { force: true });
+    }
+    await undefineDomain(conn, instanceUuid);
+    return logs;
+  });
+}
+
+export async function confirmAtSource(
+  context: ResizeAgentContext,
+  request: ConfirmRequest,
+): Promise<void> {
+  const asideDir =
+    request.asideDir === null
+      ? null
+      : await resolveInstancePath(
+          context.instancesDir,
+          confineAsideDir(context.instancesDir, request.asideDir),
+        );
+  const logs = await removeOldDomain(context, request.instanceUuid);
+  if (asideDir !== null) await rm(asideDir, { recursive: true, force: true });
+  await removeEmptyDirs(context.instancesDir, logs);
+}

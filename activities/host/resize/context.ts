@@ -1,0 +1,7 @@
+/** What the resize activities know of the host they run on. */
+import type { HostAgentContext } from '../index';
+
+export type ResizeAgentContext = Pick<
+  HostAgentContext,
+  'hostName' | 'libvirtUri' | 'instancesDir' | 'peers'
+>;

@@ -1,0 +1,73 @@
+/** ferry's host agents for the lab: one per host, inside that host's namespaces, like on a real fleet. */
+import { join } from 'node:path';
+import { databaseProvider, type FerryConfig } from '../worker/config';
+import { projectRoot } from '../worker/project-root';
+import { hostCommand } from './command';
+import { hostLogFile } from './host-shell';
+import { RELAYED_SERVICES } from './layout';
+import { spawnDetached } from './processes';
+import type { RelayTargets } from './relays';
+import type { LabHost } from './state';
+
+const inHostPort = (name: 'temporal' | 'postgres') =>
+  RELAYED_SERVICES.find((service) => service.name === name)?.port as number;
+
+/** The root-namespace addresses the lab's relays must reach for this configuration. */
+export function relayTargetsFor(
+  config: Pick<FerryConfig, 'temporalAddress' | 'databaseUrl'>,
+): RelayTargets {
+  const targets: RelayTargets = { temporal: config.temporalAddress };
+  if (databaseProvider(config.databaseUrl) === 'postgresql') {
+    const url = new URL(config.databaseUrl);
+    targets.postgres = `${url.hostname}:${url.port || 5432}`;
+  }
+  return targets;
+}
+
+/** The database URL as an agent inside a host sees it: PostgreSQL through the host's relay. */
+function databaseUrlInHost(databaseUrl: string): string {
+  if (databaseProvider(databaseUrl) === 'sqlite') return databaseUrl;
+  const url = new URL(databaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(inHostPort('postgres'));
+  return url.toString();
+}
+
+/** Agent log of a lab host, in the root namespace. */
+export function agentLogFile(host: Pick<LabHost, 'rootPath'>): string {
+  return hostLogFile(host.rootPath, 'ferry-agent');
+}
+
+/**
+ * Starts `ferry agent --host NAME` inside each host's namespaces, detached (labDown stops every
+ * process in the lab's namespaces), with `agentEnv` added to the environment it inherits (agent
+ * settings such as FERRY_LIVE_MIGRATION_BANDWIDTH). Returns the agents' pids by host name.
+ */
+export function startLabAgents(
+  hosts: LabHost[],
+  config: Pick<FerryConfig, 'temporalAddress' | 'databaseUrl' | 'temporalNamespace'>,
+  agentEnv: Record<string, string> = {},
+): Record<string, number> {
+  const cli = join(projectRoot(), 'dist', 'client', 'cli.js');
+  return Object.fromEntries(
+    hosts.map((host) => [
+      host.name,
+      spawnDetached(
+        hostCommand(host, [
+          'env',
+          `FERRY_TEMPORAL_ADDRESS=127.0.0.1:${inHostPort('temporal')}`,
+          `FERRY_TEMPORAL_NAMESPACE=${config.temporalNamespace}`,
+          `FERRY_DATABASE_URL=${databaseUrlInHost(config.databaseUrl)}`,
+          'FERRY_LOG_FORMAT=json',
+          ...Object.entries(agentEnv).map(([name, value]) => `${name}=${value}`),
+          process.execPath,
+          cli,
+          'agent',
+          '--host',
+          host.name,
+        ]),
+        agentLogFile(host),
+      ),
+    ]),
+  );
+}
