@@ -1,0 +1,67 @@
+/**
+ * Resource claims: what a migration holds on its destination, as ResourceClaim rows counted in the
+ * host's usage, so two migrations can never both take the last free capacity of a host.
+ */
+import type { Database } from './database';
+import { flavorResources, readHostStates } from './host-state';
+import { migrationFailure } from './migration-errors';
+import { getMigrationByUuid } from './migration-lookup';
+import { lackingResource } from './scheduler';
+import { inTransaction, lockHost } from './transactions';
+
+/**
+ * Claims the vCPUs, memory and disk of the migration's new flavor on `host`. Under the Host row's
+ * lock, the host's free capacity (without this migration's own claim, and without the instance's
+ * own flavor, which a claim on its own host replaces rather than adds to) must hold them; a second
+ * call for the same migration and host finds its claim and does nothing. Fails with
+ * MigrationPreCheckError when the host is not registered or lacks a resource.
+ */
+export async function claimResources(
+  db: Database,
+  request: { migrationUuid: string; host: string },
+): Promise<void> {
+  const migration = await getMigrationByUuid(db, request.migrationUuid);
+  const needs = flavorResources(migration.newFlavor);
+  await inTransaction(db, async (tx) => {
+    if (!(await lockHost(tx, request.host))) {
+      throw migrationFailure('MigrationPreCheckError', `host ${request.host} is not registered`);
+    }
+    const claimed = await tx.resourceClaim.findUnique({
+      where: { migrationId_hostName: { migrationId: migration.id, hostName: request.host } },
+    });
+    if (claimed) return;
+    const [host] = await readHostStates(tx, {
+      names: [request.host],
+      excludeMigrationId: migration.id,
+      excludeInstanceUuid: migration.instanceUuid,
+    });
+    const refusal = lackingResource(host, needs);
+    if (refusal) {
+      throw migrationFailure(
+        'MigrationPreCheckError',
+        `host ${request.host} cannot hold instance ${migration.instance.name}: ${refusal.reason}`,
+      );
+    }
+    await tx.resourceClaim.create({
+      data: {
+        hostName: request.host,
+        instanceUuid: migration.instanceUuid,
+        migrationId: migration.id,
+        ...needs,
+      },
+    });
+  });
+}
+
+/** Deletes the migration's claims (on `host` only, when given). Idempotent. */
+export async function releaseClaims(
+  db: Database,
+  request: { migrationUuid: string; host?: string },
+): Promise<void> {
+  await db.resourceClaim.deleteMany({
+    where: {
+      migration: { uuid: request.migrationUuid },
+      ...(request.host === undefined ? {} : { hostName: request.host }),
+    },
+  });
+}

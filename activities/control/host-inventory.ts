@@ -1,0 +1,39 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { HostInventory } from '../../workflows/types';
+import type { Database } from './database';
+
+/** Control activities that read and record what each host's hypervisor reports. */
+export function hostInventoryActivities(db: Database) {
+  return {
+    /** Hosts whose agent should answer: every host not marked down. */
+    async listReachableHosts(): Promise<string[]> {
+      const hosts = await db.host.findMany({
+        where: { state: { not: 'down' } },
+        select: { name: true },
+        orderBy: { name: 'asc' },
+      });
+      return hosts.map((host) => host.name);
+    },
+
+    async saveHostInventory(inventory: HostInventory): Promise<void> {
+      const { count } = await db.host.updateMany({
+        where: { name: inventory.host },
+        data: {
+          arch: inventory.arch,
+          hypervisorType: inventory.hypervisorType,
+          hypervisorVersion: inventory.hypervisorVersion,
+          cpuModel: inventory.cpuModel,
+          vcpusTotal: inventory.vcpus,
+          memoryMiBTotal: inventory.memoryMiB,
+          lastHeartbeatAt: new Date(),
+        },
+      });
+      if (count === 0) {
+        throw ApplicationFailure.nonRetryable(
+          `host ${inventory.host} is not registered`,
+          'HostNotFound',
+        );
+      }
+    },
+  };
+}

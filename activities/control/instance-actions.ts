@@ -1,0 +1,69 @@
+/**
+ * Nova's instance actions: one InstanceAction per operation (requestId = the migration's uuid), and
+ * an InstanceActionEvent per step with its start, finish and result.
+ */
+import type { ActionEventRecord } from '../../workflows/migration-activities';
+import type { Database } from './database';
+import { migrationFailure } from './migration-errors';
+import type { DatabaseClient } from './transactions';
+
+/** Opens the action of a migration's operation; an action already open for it is kept as it is. */
+export async function openInstanceAction(
+  tx: DatabaseClient,
+  action: { migrationUuid: string; instanceUuid: string; action: string; userId: string },
+): Promise<void> {
+  await tx.instanceAction.upsert({
+    where: { requestId: action.migrationUuid },
+    create: {
+      requestId: action.migrationUuid,
+      instanceUuid: action.instanceUuid,
+      action: action.action,
+      userId: action.userId,
+    },
+    update: {},
+  });
+}
+
+/**
+ * Sets the finish time (and the message, when given) of a migration's action. Returns whether
+ * there was one, that is whether the migration's operation had begun.
+ */
+export async function finishInstanceAction(
+  tx: DatabaseClient,
+  migrationUuid: string,
+  message?: string,
+): Promise<boolean> {
+  const { count } = await tx.instanceAction.updateMany({
+    where: { requestId: migrationUuid },
+    data: { finishTime: new Date(), ...(message === undefined ? {} : { message }) },
+  });
+  return count > 0;
+}
+
+/**
+ * Records a step of a migration's action: `start` creates its event (once), `finish` sets its
+ * finish time, result and details (creating the event if its start was never recorded). Fails
+ * with MigrationError when the migration's operation has not begun (no action).
+ */
+export async function recordActionEvent(db: Database, record: ActionEventRecord): Promise<void> {
+  const action = await db.instanceAction.findUnique({
+    where: { requestId: record.migrationUuid },
+    select: { id: true },
+  });
+  if (!action) {
+    throw migrationFailure(
+      'MigrationError',
+      `migration ${record.migrationUuid} has no instance action: its operation has not begun`,
+    );
+  }
+  const event = { actionId: action.id, event: record.event };
+  const finish =
+    record.phase === 'finish'
+      ? { finishTime: new Date(), result: record.result ?? null, details: record.details ?? null }
+      : {};
+  await db.instanceActionEvent.upsert({
+    where: { actionId_event: event },
+    create: { ...event, ...finish },
+    update: finish,
+  });
+}

@@ -1,0 +1,29 @@
+import type { MigrationControlActivities } from '../../workflows/migration-activities';
+import { claimResources, releaseClaims } from './claims';
+import type { Database } from './database';
+import { describeHost } from './describe-host';
+import { recordActionEvent } from './instance-actions';
+import {
+  beginInstanceOperation,
+  completeLiveMigration,
+  failMigration,
+} from './instance-operations';
+import { acquireMigrationSlot } from './migration-slots';
+import { setMigrationStatus } from './migration-status';
+import { selectDestinations } from './scheduler';
+
+/** The control activities of the migration workflows, bound to ferry's database. */
+export function migrationControlActivities(db: Database): MigrationControlActivities {
+  return {
+    beginInstanceOperation: (request) => beginInstanceOperation(db, request),
+    setMigrationStatus: (update) => setMigrationStatus(db, update),
+    recordActionEvent: (record) => recordActionEvent(db, record),
+    describeHost: (request) => describeHost(db, request),
+    selectDestinations: (request) => selectDestinations(db, request),
+    claimResources: (request) => claimResources(db, request),
+    releaseClaims: (request) => releaseClaims(db, request),
+    acquireMigrationSlot: (request) => acquireMigrationSlot(db, request),
+    completeLiveMigration: (request) => completeLiveMigration(db, request),
+    failMigration: (request) => failMigration(db, request),
+  };
+}

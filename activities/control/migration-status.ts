@@ -1,0 +1,33 @@
+import type { LiveMigrationStatus } from '../../workflows/migration-types';
+import type { Database } from './database';
+import { migrationFailure } from './migration-errors';
+import { FINISHED_MIGRATION_STATUSES, getMigrationByUuid, isFinished } from './migration-lookup';
+
+/**
+ * Sets a Migration row's status, and its destination and error when given; a finished status
+ * (completed, failed, cancelled, error) also sets finishedAt. Never touches the instance. A
+ * migration that already finished keeps its outcome: setting the same status again does nothing,
+ * another one fails with MigrationError.
+ */
+export async function setMigrationStatus(
+  db: Database,
+  update: { migrationUuid: string; status: LiveMigrationStatus; destHost?: string; error?: string },
+): Promise<void> {
+  const { count } = await db.migration.updateMany({
+    where: { uuid: update.migrationUuid, status: { notIn: FINISHED_MIGRATION_STATUSES } },
+    data: {
+      status: update.status,
+      ...(update.destHost === undefined ? {} : { destHost: update.destHost }),
+      ...(update.error === undefined ? {} : { error: update.error }),
+      ...(isFinished(update.status) ? { finishedAt: new Date() } : {}),
+    },
+  });
+  if (count > 0) return;
+  const migration = await getMigrationByUuid(db, update.migrationUuid);
+  if (migration.status !== update.status) {
+    throw migrationFailure(
+      'MigrationError',
+      `migration ${update.migrationUuid} already ended as ${migration.status}: it cannot become ${update.status}`,
+    );
+  }
+}

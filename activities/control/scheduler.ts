@@ -1,0 +1,227 @@
+/**
+ * Nova's filter scheduler for one instance: every host goes through the filters, the ones that
+ * pass are weighed, best first. The filters and the weigher are pure functions over HostState;
+ * selectDestinations reads the hosts and their usage and applies them. docs/scheduler.md.
+ */
+import type { Database } from './database';
+import {
+  flavorResources,
+  freeResources,
+  readHostStates,
+  type HostState,
+  type Resources,
+} from './host-state';
+import { migrationFailure } from './migration-errors';
+import { getMigrationByUuid } from './migration-lookup';
+
+/** What is being placed and where it must not go (Nova's RequestSpec). */
+export interface RequestSpec {
+  instanceName: string;
+  sourceHost: string;
+  /** The source's HostState: a destination's hypervisor must be compatible with it. */
+  source: HostState | undefined;
+  /** Hosts already tried and refused by their pre-check (Nova's ignore_hosts, besides the source). */
+  ignoreHosts: readonly string[];
+  /** The source may take it too (a resize with Nova's allow_resize_to_same_host). */
+  allowSameHost?: boolean;
+  needs: Resources;
+}
+
+export interface HostFilter {
+  name: string;
+  /** Why the host cannot take the request, or null when it passes. */
+  refuse(host: HostState, spec: RequestSpec): string | null;
+}
+
+/** A host a filter refused, and why. */
+export interface Refusal {
+  host: string;
+  filter: string;
+  reason: string;
+}
+
+function serviceState(host: HostState): string {
+  return host.disabledReason ? `${host.state} (${host.disabledReason})` : host.state;
+}
+
+/** The host's compute service is up: not down, not disabled. */
+export const ComputeFilter: HostFilter = {
+  name: 'ComputeFilter',
+  refuse: (host) => (host.state === 'up' ? null : `host is ${serviceState(host)}`),
+};
+
+/** Never the source (unless the request allows it), never a host already refused. */
+export const IgnoreHostsFilter: HostFilter = {
+  name: 'IgnoreHostsFilter',
+  refuse(host, spec) {
+    if (host.name === spec.sourceHost && !spec.allowSameHost) return 'it is the source host';
+    if (spec.ignoreHosts.includes(host.name)) return 'already tried and refused';
+    return null;
+  },
+};
+
+/**
+ * Same architecture and hypervisor type as the source, hypervisor version at least the source's.
+ * A value either side has not reported is not compared.
+ */
+export const HypervisorCompatibilityFilter: HostFilter = {
+  name: 'HypervisorCompatibilityFilter',
+  refuse(host, { source }) {
+    if (host.arch && source?.arch && host.arch !== source.arch) {
+      return `arch ${host.arch}, the source's is ${source.arch}`;
+    }
+    if (
+      host.hypervisorType &&
+      source?.hypervisorType &&
+      host.hypervisorType !== source.hypervisorType
+    ) {
+      return `hypervisor type ${host.hypervisorType}, the source's is ${source.hypervisorType}`;
+    }
+    if (
+      host.hypervisorVersion !== null &&
+      typeof source?.hypervisorVersion === 'number' &&
+      host.hypervisorVersion < source.hypervisorVersion
+    ) {
+      return `hypervisor version ${host.hypervisorVersion} is older than the source's ${source.hypervisorVersion}`;
+    }
+    return null;
+  },
+};
+
+const RESOURCES = [
+  { filter: 'RamFilter', key: 'memoryMiB', what: 'memory', unit: ' MiB' },
+  { filter: 'DiskFilter', key: 'diskGiB', what: 'disk', unit: ' GiB' },
+  { filter: 'CoreFilter', key: 'vcpus', what: 'vCPUs', unit: '' },
+] as const;
+
+function shortfall(
+  host: HostState,
+  needs: Resources,
+  { key, what, unit }: (typeof RESOURCES)[number],
+): string | null {
+  const free = freeResources(host)[key];
+  if (free === null || needs[key] <= free) return null;
+  return `not enough ${what}: needs ${needs[key]}${unit}, ${free}${unit} free`;
+}
+
+/** Enough free memory, disk and vCPUs after usage and claims (a resource of unknown total passes). */
+export const RESOURCE_FILTERS: readonly HostFilter[] = RESOURCES.map((resource) => ({
+  name: resource.filter,
+  refuse: (host, spec) => shortfall(host, spec.needs, resource),
+}));
+
+/** The first resource filter that refuses `needs` on the host, or null when it can hold them. */
+export function lackingResource(host: HostState, needs: Resources): Refusal | null {
+  for (const resource of RESOURCES) {
+    const reason = shortfall(host, needs, resource);
+    if (reason !== null) return { host: host.name, filter: resource.filter, reason };
+  }
+  return null;
+}
+
+export const FILTERS: readonly HostFilter[] = [
+  ComputeFilter,
+  IgnoreHostsFilter,
+  HypervisorCompatibilityFilter,
+  ...RESOURCE_FILTERS,
+];
+
+/** The first filter that refuses the host, or null when all pass. */
+export function firstRefusal(host: HostState, spec: RequestSpec): Refusal | null {
+  for (const filter of FILTERS) {
+    const reason = filter.refuse(host, spec);
+    if (reason !== null) return { host: host.name, filter: filter.name, reason };
+  }
+  return null;
+}
+
+/** Splits hosts into those every filter passes and those one refused (with the first refusal). */
+export function filterHosts(
+  hosts: readonly HostState[],
+  spec: RequestSpec,
+): { passed: HostState[]; refused: Refusal[] } {
+  const passed: HostState[] = [];
+  const refused: Refusal[] = [];
+  for (const host of hosts) {
+    const refusal = firstRefusal(host, spec);
+    if (refusal) refused.push(refusal);
+    else passed.push(host);
+  }
+  return { passed, refused };
+}
+
+/**
+ * Nova's RAMWeigher: most free memory first (a host whose memory is unknown after those whose
+ * memory is known), then by name.
+ */
+export function weighHosts(hosts: readonly HostState[]): HostState[] {
+  const weight = (host: HostState) => freeResources(host).memoryMiB ?? -Infinity;
+  return [...hosts].sort((a, b) => {
+    if (weight(a) !== weight(b)) return weight(b) > weight(a) ? 1 : -1;
+    return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  });
+}
+
+function checkRequestedHost(hosts: readonly HostState[], spec: RequestSpec, name: string): string {
+  if (name === spec.sourceHost && !spec.allowSameHost) {
+    throw migrationFailure(
+      'UnableToMigrateToSelf',
+      `unable to migrate instance ${spec.instanceName} to its own host ${name}`,
+    );
+  }
+  const host = hosts.find((candidate) => candidate.name === name);
+  if (!host) throw migrationFailure('NoValidHost', `host ${name} is not registered`);
+  const refusal = firstRefusal(host, spec);
+  if (refusal?.filter === ComputeFilter.name) {
+    throw migrationFailure('ComputeServiceUnavailable', `host ${name} is ${serviceState(host)}`);
+  }
+  if (refusal) {
+    throw migrationFailure(
+      'NoValidHost',
+      `host ${name} cannot take instance ${spec.instanceName}: ${refusal.filter}: ${refusal.reason}`,
+    );
+  }
+  return name;
+}
+
+/**
+ * The destinations for a migration, best first: with `requestedHost`, that host alone once it
+ * passes every filter; otherwise every host that passes. The source only with `allowSameHost`.
+ * Neither this migration's own claims nor the instance's own flavor are counted against any host:
+ * on the source, the new size replaces the old one.
+ */
+export async function selectDestinations(
+  db: Database,
+  request: {
+    migrationUuid: string;
+    requestedHost: string | null;
+    exclude: string[];
+    allowSameHost?: boolean;
+  },
+): Promise<string[]> {
+  const migration = await getMigrationByUuid(db, request.migrationUuid);
+  const hosts = await readHostStates(db, {
+    excludeMigrationId: migration.id,
+    excludeInstanceUuid: migration.instanceUuid,
+  });
+  const spec: RequestSpec = {
+    instanceName: migration.instance.name,
+    sourceHost: migration.sourceHost,
+    source: hosts.find((host) => host.name === migration.sourceHost),
+    ignoreHosts: request.exclude,
+    allowSameHost: request.allowSameHost ?? false,
+    needs: flavorResources(migration.newFlavor),
+  };
+  if (request.requestedHost !== null) {
+    return [checkRequestedHost(hosts, spec, request.requestedHost)];
+  }
+  const { passed, refused } = filterHosts(hosts, spec);
+  if (passed.length === 0) {
+    const reasons = refused.map(({ host, filter, reason }) => `${host} (${filter}: ${reason})`);
+    throw migrationFailure(
+      'NoValidHost',
+      `no valid host for instance ${spec.instanceName}: ${reasons.join(', ')}`,
+    );
+  }
+  return weighHosts(passed).map((host) => host.name);
+}

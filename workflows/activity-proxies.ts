@@ -1,0 +1,87 @@
+/** How the migration workflows reach their activities: timeouts and retries per kind of step. */
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type {
+  LiveMigrationHostActivities,
+  MigrationControlActivities,
+} from './migration-activities';
+import { MIGRATION_ERRORS } from './migration-types';
+import type { ResizeControlActivities, ResizeHostActivities } from './resize-types';
+import { hostTaskQueue } from './types';
+
+const nonRetryableErrorTypes = [...MIGRATION_ERRORS];
+
+/** Database and scheduler steps on the control queue: short, retried until the database answers. */
+export const control = proxyActivities<MigrationControlActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumInterval: '30s', nonRetryableErrorTypes },
+});
+
+/**
+ * Short host steps (pre-checks, prepare, locate): an agent that does not pick the task up within
+ * two minutes counts as a host that is not answering.
+ */
+export function hostAgent(host: string) {
+  return proxyActivities<LiveMigrationHostActivities>({
+    taskQueue: hostTaskQueue(host),
+    scheduleToCloseTimeout: '2m',
+    startToCloseTimeout: '60s',
+    retry: { maximumAttempts: 5, maximumInterval: '15s', nonRetryableErrorTypes },
+  });
+}
+
+/**
+ * The migration itself: as long as it takes, alive as long as it heartbeats. A retry after the
+ * agent died attaches to the libvirt job instead of starting another; a cancellation (abort) is
+ * waited for, so the rollback starts only once libvirt has aborted the job.
+ */
+export function migratingAgent(host: string) {
+  return proxyActivities<LiveMigrationHostActivities>({
+    taskQueue: hostTaskQueue(host),
+    startToCloseTimeout: '24h',
+    heartbeatTimeout: '30s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { maximumAttempts: 20, maximumInterval: '10s', nonRetryableErrorTypes },
+  });
+}
+
+/**
+ * Compensations: retried a few times, then given up on, so that a host that stays unreachable
+ * leaves the instance in ERROR with the reason instead of a rollback that never ends.
+ */
+export function compensatingAgent(host: string) {
+  return proxyActivities<LiveMigrationHostActivities>({
+    taskQueue: hostTaskQueue(host),
+    scheduleToCloseTimeout: '5m',
+    startToCloseTimeout: '60s',
+    retry: { maximumAttempts: 6, maximumInterval: '30s', nonRetryableErrorTypes },
+  });
+}
+
+/**
+ * Disk copies: as long as they take, alive as long as they heartbeat; a retry resumes from the
+ * offset of the last heartbeat.
+ */
+export function copyingAgent(host: string) {
+  return proxyActivities<ResizeHostActivities>({
+    taskQueue: hostTaskQueue(host),
+    startToCloseTimeout: '24h',
+    heartbeatTimeout: '15s',
+    retry: { maximumAttempts: 10, maximumInterval: '30s', nonRetryableErrorTypes },
+  });
+}
+
+/** Resize steps on a host: power off, define, start, move disks; minutes at most. */
+export function resizingAgent(host: string) {
+  return proxyActivities<ResizeHostActivities>({
+    taskQueue: hostTaskQueue(host),
+    scheduleToCloseTimeout: '10m',
+    startToCloseTimeout: '5m',
+    retry: { maximumAttempts: 5, maximumInterval: '30s', nonRetryableErrorTypes },
+  });
+}
+
+/** Database steps of a resize on the control queue. */
+export const resizeControl = proxyActivities<ResizeControlActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumInterval: '30s', nonRetryableErrorTypes },
+});

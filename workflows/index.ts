@@ -1,0 +1,3 @@
+export { refreshHosts } from './refresh-hosts';
+export { liveMigration } from './live-migration';
+export { resize } from './resize';

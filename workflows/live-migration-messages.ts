@@ -1,0 +1,17 @@
+/** The messages a liveMigration workflow answers: its status query, Updates and progress signal. */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import {
+  MIGRATION_PROGRESS_SIGNAL,
+  type LiveMigrationState,
+  type MigrationProgress,
+} from './migration-types';
+
+export const statusQuery = defineQuery<LiveMigrationState>('status');
+
+/** Allowed while queued, preparing or running; the migration rolls back to the source. */
+export const abortUpdate = defineUpdate<LiveMigrationState>('abort');
+
+/** Allowed while running: post-copy where permitted, else the guest is paused to converge. */
+export const forceCompleteUpdate = defineUpdate<LiveMigrationState>('forceComplete');
+
+export const progressSignal = defineSignal<[MigrationProgress]>(MIGRATION_PROGRESS_SIGNAL);

@@ -1,0 +1,344 @@
+/**
+ * Live migration, Nova's lifecycle: accepted → queued → preparing → running → completed, or
+ * failed | cancelled | error with everything rolled back. DESIGN.md, "Live migration".
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  setHandler,
+} from '@temporalio/workflow';
+import { compensatingAgent, control, hostAgent, migratingAgent } from './activity-proxies';
+import { chooseDestination, type Destination } from './choose-destination';
+import { Compensations } from './compensations';
+import { errorType, failureMessage } from './failures';
+import { LiveMigrationRecord } from './live-migration-record';
+import {
+  abortUpdate,
+  forceCompleteUpdate,
+  progressSignal,
+  statusQuery,
+} from './live-migration-messages';
+import type {
+  InstanceDisk,
+  LiveMigrationInput,
+  LiveMigrationState,
+  LiveMigrationStatus,
+  MigrationResult,
+} from './migration-types';
+
+const ABORTABLE: LiveMigrationStatus[] = ['queued', 'preparing', 'running'];
+
+function refuseUnless(state: LiveMigrationState, allowed: LiveMigrationStatus[], what: string) {
+  if (!allowed.includes(state.status)) {
+    throw new Error(
+      `cannot ${what} migration ${state.migrationUuid}: it is ${state.status}, not ${allowed.join(' or ')}`,
+    );
+  }
+}
+
+function cancelledByRequest(): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'MigrationCancelled',
+    nonRetryable: true,
+    message: 'aborted at the request of the user',
+  });
+}
+
+export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigrationState> {
+  const record = new LiveMigrationRecord(input);
+  const { migrationUuid, instanceUuid, sourceHost } = input;
+  let abortRequested = false;
+  let migrating: CancellationScope | undefined;
+  setHandler(statusQuery, () => record.state);
+  setHandler(progressSignal, (progress) => record.progressed(progress));
+  setHandler(
+    abortUpdate,
+    () => {
+      abortRequested = true;
+      migrating?.cancel();
+      return record.state;
+    },
+    { validator: () => refuseUnless(record.state, ABORTABLE, 'abort') },
+  );
+  setHandler(
+    forceCompleteUpdate,
+    async () => {
+      const how = await hostAgent(sourceHost).forceCompleteLiveMigration({ instanceUuid });
+      log.info('force-complete requested', { how });
+      return record.state;
+    },
+    { validator: () => refuseUnless(record.state, ['running'], 'force-complete') },
+  );
+
+  try {
+    await control.beginInstanceOperation({
+      migrationUuid,
+      taskState: 'migrating',
+      action: 'live-migration',
+      requestedBy: input.requestedBy,
+    });
+  } catch (error) {
+    // Another operation holds the instance, or it is in no state to migrate: touch nothing of it.
+    record.state.error = failureMessage(error);
+    await control.setMigrationStatus({ migrationUuid, status: 'error', error: record.state.error });
+    record.reached('error', 'refused');
+    throw ApplicationFailure.create({
+      type: errorType(error) ?? 'MigrationError',
+      nonRetryable: true,
+      message: record.state.error,
+      details: [record.state],
+    });
+  }
+
+  const undo = new Compensations();
+  let destination: Destination | undefined;
+  let disks: InstanceDisk[] = [];
+  let migrationStarted = false;
+  try {
+    undo.add('release the resource claims', () => control.releaseClaims({ migrationUuid }));
+    const source = await record.step('compute_check_can_live_migrate_source', () =>
+      hostAgent(sourceHost).checkCanLiveMigrateSource({ instanceUuid }),
+    );
+    disks = source.disks;
+    const chosen = await chooseDestination(record, input, source);
+    destination = chosen;
+    record.destinationChosen(chosen.host, chosen.blockMigration);
+
+    await waitForSlot(record, input, () => abortRequested);
+    const scope = new CancellationScope();
+    migrating = scope;
+
+    const created: string[] = [];
+    undo.add(`remove what was made on ${chosen.host}`, () =>
+      rollBackDestination(input, chosen.host, created),
+    );
+    const prepared = await record.step('compute_pre_live_migration', () =>
+      hostAgent(chosen.host).prepareLiveMigrationDestination({
+        instanceUuid,
+        directories: source.directories,
+        disks,
+        blockMigration: chosen.blockMigration,
+      }),
+    );
+    created.push(...prepared.created);
+    if (abortRequested) throw cancelledByRequest();
+
+    await record.transition('running', 'compute_live_migration');
+    migrationStarted = true;
+    undo.add(`resume the instance on ${sourceHost} if it was paused`, async () => {
+      await compensatingAgent(sourceHost).resumeInstance({ instanceUuid });
+    });
+    const result = await record.step('compute_live_migration', () =>
+      scope.run(() => migrate(input, chosen, disks)),
+    );
+    return await finish(record, input, chosen, disks, result);
+  } catch (error) {
+    return await rollBack(record, undo, input, {
+      error,
+      destination,
+      disks,
+      migrationStarted,
+      cancelled: abortRequested || isCancellation(error),
+    });
+  }
+}
+
+async function waitForSlot(
+  record: LiveMigrationRecord,
+  input: LiveMigrationInput,
+  aborted: () => boolean,
+): Promise<void> {
+  await record.transition('queued');
+  let wait = 1;
+  while (
+    !(await control.acquireMigrationSlot({
+      migrationUuid: input.migrationUuid,
+      limit: input.maxConcurrentPerSource,
+    }))
+  ) {
+    if (await condition(aborted, `${wait}s`)) throw cancelledByRequest();
+    wait = Math.min(wait * 2, 10);
+  }
+  record.reached('preparing', 'preparing');
+}
+
+async function migrate(
+  input: LiveMigrationInput,
+  destination: Destination,
+  disks: InstanceDisk[],
+): Promise<MigrationResult> {
+  const destHost = await control.describeHost({ host: destination.host });
+  return migratingAgent(input.sourceHost).liveMigrate({
+    migrationUuid: input.migrationUuid,
+    instanceUuid: input.instanceUuid,
+    destHost: destination.host,
+    destLibvirtUri: destHost.libvirtUri,
+    blockMigration: destination.blockMigration,
+    disks,
+  });
+}
+
+/** Step 6: the instance runs on the destination; clean the source and record it there. */
+async function finish(
+  record: LiveMigrationRecord,
+  input: LiveMigrationInput,
+  destination: Destination,
+  disks: InstanceDisk[],
+  result: MigrationResult,
+): Promise<LiveMigrationState> {
+  record.progressed(result.progress);
+  await record
+    .step('compute_post_live_migration', () =>
+      hostAgent(input.sourceHost).cleanupLiveMigrationSource({
+        instanceUuid: input.instanceUuid,
+        disks,
+        blockMigrated: destination.blockMigration,
+      }),
+    )
+    .catch((error: unknown) =>
+      // The instance already runs on the destination: a source left untidy is logged, not undone.
+      log.error('source clean-up failed after a completed migration', {
+        error: failureMessage(error),
+      }),
+    );
+  await control.completeLiveMigration({
+    migrationUuid: input.migrationUuid,
+    destHost: destination.host,
+    result,
+  });
+  record.reached('completed', 'completed');
+  return record.state;
+}
+
+/** Destination rollback, only once the source is known to hold the instance still. */
+async function rollBackDestination(
+  input: LiveMigrationInput,
+  dest: string,
+  created: string[],
+): Promise<void> {
+  const onSource = await compensatingAgent(input.sourceHost).locateInstance({
+    instanceUuid: input.instanceUuid,
+  });
+  if (onSource.presence === 'absent') {
+    throw new Error(
+      `the instance is not on ${input.sourceHost}: refusing to destroy its domain on ${dest}`,
+    );
+  }
+  await compensatingAgent(dest).rollbackLiveMigrationAtDestination({
+    instanceUuid: input.instanceUuid,
+    created,
+  });
+}
+
+interface Failure {
+  error: unknown;
+  destination: Destination | undefined;
+  disks: InstanceDisk[];
+  migrationStarted: boolean;
+  cancelled: boolean;
+}
+
+/**
+ * Step 7, non-cancellable: a migration that in fact completed (the guest left the source and runs
+ * on the destination) is finished, never undone; otherwise the libvirt job is aborted, the undo
+ * list runs in reverse, and the Migration row says failed, cancelled, or error when an undo step
+ * failed (the instance then goes to ERROR with the reason).
+ */
+function rollBack(
+  record: LiveMigrationRecord,
+  undo: Compensations,
+  input: LiveMigrationInput,
+  failure: Failure,
+): Promise<LiveMigrationState> {
+  return CancellationScope.nonCancellable(async () => {
+    const { destination } = failure;
+    if (failure.migrationStarted && destination) {
+      const landed = await landedOnDestination(input, destination.host);
+      if (landed) {
+        log.warn('the migration completed despite the failure; finishing it', {
+          error: failureMessage(failure.error),
+        });
+        return finish(record, input, destination, failure.disks, landed);
+      }
+    }
+    const reason = failure.cancelled
+      ? 'aborted at the request of the user'
+      : failureMessage(failure.error);
+    record.state.error = reason;
+    record.state.step = 'compute_rollback_live_migration';
+    const failures = await record
+      .step('compute_rollback_live_migration', async () => {
+        const failed = await undo.run();
+        if (failed.length > 0) throw new Error(failed.join('; '));
+        return failed;
+      })
+      .catch((error: unknown) => [failureMessage(error)]);
+    const status: 'failed' | 'cancelled' | 'error' =
+      failures.length > 0
+        ? 'error'
+        : failure.cancelled
+          ? 'cancelled'
+          : failure.migrationStarted
+            ? 'failed'
+            : 'error';
+    const error =
+      failures.length > 0 ? `${reason}; rollback failed: ${failures.join('; ')}` : reason;
+    await control.failMigration({
+      migrationUuid: input.migrationUuid,
+      status,
+      error,
+      instanceError: failures.length > 0,
+    });
+    record.state.error = error;
+    record.reached(status, status);
+    throw ApplicationFailure.create({
+      type: failure.cancelled
+        ? 'MigrationCancelled'
+        : (errorType(failure.error) ?? 'MigrationError'),
+      nonRetryable: true,
+      message: error,
+      details: [record.state],
+    });
+  });
+}
+
+/**
+ * Where the guest is after a failed migration step. When it has left the source and runs on the
+ * destination the migration happened; otherwise any job still running is aborted.
+ */
+async function landedOnDestination(
+  input: LiveMigrationInput,
+  dest: string,
+): Promise<MigrationResult | undefined> {
+  const [onSource, onDest] = await Promise.all([
+    compensatingAgent(input.sourceHost).locateInstance({ instanceUuid: input.instanceUuid }),
+    compensatingAgent(dest).locateInstance({ instanceUuid: input.instanceUuid }),
+  ]);
+  if (onSource.presence === 'absent' && onDest.presence === 'running' && !onDest.migrating) {
+    return {
+      attached: true,
+      elapsedMs: null,
+      downtimeMs: null,
+      forced: null,
+      progress: {
+        memoryTotalBytes: 0,
+        memoryProcessedBytes: 0,
+        memoryRemainingBytes: 0,
+        diskTotalBytes: 0,
+        diskProcessedBytes: 0,
+        diskRemainingBytes: 0,
+        percent: 100,
+        postCopy: false,
+      },
+    };
+  }
+  if (onSource.migrating) {
+    await compensatingAgent(input.sourceHost).abortLiveMigration({
+      instanceUuid: input.instanceUuid,
+    });
+  }
+  return undefined;
+}

@@ -1,0 +1,45 @@
+import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { ControlActivities } from '../activities/control';
+import type { HostActivities } from '../activities/host';
+import { hostTaskQueue, type HostInventory, type RefreshHostsResult } from './types';
+
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5 },
+});
+
+/** The agent of each host, reached on that host's own task queue. */
+function agentOf(host: string) {
+  return proxyActivities<HostActivities>({
+    taskQueue: hostTaskQueue(host),
+    scheduleToCloseTimeout: '60s',
+    startToCloseTimeout: '20s',
+    retry: { maximumAttempts: 3 },
+  });
+}
+
+/**
+ * Asks every reachable host's agent what its hypervisor is (arch, type, version, CPU model,
+ * memory) and records it on the Host row, like Nova's update_available_resource.
+ */
+export async function refreshHosts(): Promise<RefreshHostsResult> {
+  const hosts = await control.listReachableHosts();
+  const refreshed: HostInventory[] = [];
+  const failed: RefreshHostsResult['failed'] = [];
+  await Promise.all(
+    hosts.map(async (host) => {
+      try {
+        const info = await agentOf(host).describeHypervisor();
+        const inventory = { host, ...info };
+        await control.saveHostInventory(inventory);
+        refreshed.push(inventory);
+      } catch (error) {
+        const reason = error instanceof ActivityFailure ? error.cause?.message : undefined;
+        const message = reason ?? (error instanceof Error ? error.message : String(error));
+        log.warn('host refresh failed', { host, error: message });
+        failed.push({ host, error: message });
+      }
+    }),
+  );
+  return { refreshed, failed };
+}

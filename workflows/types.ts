@@ -1,0 +1,31 @@
+/**
+ * Types shared by workflows, activities and clients. Pure declarations: importing this module has
+ * no side effects, so workflow code may use it.
+ */
+
+/** The task queue of the control worker: workflows, database and scheduler activities. */
+export const CONTROL_TASK_QUEUE = 'ferry';
+
+/** The task queue of the agent on a compute host. */
+export function hostTaskQueue(host: string): string {
+  return `ferry-host-${host}`;
+}
+
+/** What a host's hypervisor reports about itself (Nova's os-hypervisors fields). */
+export interface HypervisorInfo {
+  arch: string;
+  hypervisorType: string;
+  hypervisorVersion: number;
+  cpuModel: string;
+  vcpus: number;
+  memoryMiB: number;
+}
+
+export interface HostInventory extends HypervisorInfo {
+  host: string;
+}
+
+export interface RefreshHostsResult {
+  refreshed: HostInventory[];
+  failed: { host: string; error: string }[];
+}
