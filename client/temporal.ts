@@ -1,0 +1,13 @@
+import { Client, Connection } from '@temporalio/client';
+import type { FerryConfig } from '../worker/config';
+
+/** A Temporal client for ferry's namespace; close its connection when done. */
+export async function connectTemporal(
+  config: Pick<FerryConfig, 'temporalAddress' | 'temporalNamespace'>,
+): Promise<Client> {
+  const connection = await Connection.connect({
+    address: config.temporalAddress,
+    connectTimeout: '5s',
+  });
+  return new Client({ connection, namespace: config.temporalNamespace });
+}
