@@ -1,0 +1,162 @@
+/**
+ * copyDisk against OpenSSH scp between two lab hosts, in alternating rounds: a 1 GiB random image
+ * and a 4 GiB sparse image with 10% data. Both run inside host1 (as ferry's agent on a source host
+ * would), over the lab network to host2's sshd, with host1's key and strict host key checking.
+ * Prints progress on stderr and, last, the medians as one JSON line.
+ * `npm run bench:copy -- [--rounds N] [--json]`
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { copyDisk } from '../activities/host/copy-disk';
+import { hostCommand, INSTANCES_DIR, labDown, labUp, type LabState } from '../lab';
+import { projectRoot } from '../worker/project-root';
+
+const execFileAsync = promisify(execFile);
+const MiB = 1024 * 1024;
+
+interface Case {
+  name: 'random' | 'sparse';
+  bytes: number;
+  /** MiB offsets holding random data. */
+  dataAtMiB: number[];
+}
+
+const CASES: Case[] = [
+  { name: 'random', bytes: 1024 * MiB, dataAtMiB: Array.from({ length: 1024 }, (_, i) => i) },
+  { name: 'sparse', bytes: 4096 * MiB, dataAtMiB: Array.from({ length: 410 }, (_, i) => i * 10) },
+];
+
+async function createImage(path: string, { bytes, dataAtMiB }: Case): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    await file.truncate(bytes);
+    for (const at of dataAtMiB) await file.write(randomBytes(MiB), 0, MiB, at * MiB);
+    // Flushed, so that writeback does not weigh on the first round.
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await run();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** One benchmark run, inside host1's namespaces: host1's instances dir to host2's. */
+async function benchInHost1(rounds: number, state: LabState): Promise<void> {
+  const [, host2] = state.hosts;
+  const dir = join(INSTANCES_DIR, 'bench-copy');
+  await mkdir(dir, { recursive: true });
+  const privateKeyFile = '/root/.ssh/id_ed25519';
+  const target = {
+    host: host2.address,
+    port: host2.sshPort,
+    username: 'root',
+    privateKey: await readFile(privateKeyFile),
+    hostPublicKey: host2.sshHostPublicKey,
+  };
+  const remove = (name: string) =>
+    execFileAsync('ssh', [
+      '-o',
+      'BatchMode=yes',
+      `root@${host2.address}`,
+      'rm',
+      '-f',
+      join(dir, name),
+    ]);
+  const ferry = (name: string) =>
+    copyDisk({
+      source: join(dir, name),
+      dest: { ...target, path: join(dir, name) },
+      instancesDir: dir,
+      destInstancesDir: dir,
+    });
+  const scp = (name: string) =>
+    execFileAsync('scp', [
+      ...['-q', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-i', privateKeyFile],
+      join(dir, name),
+      `root@${host2.address}:${join(dir, name)}`,
+    ]);
+  await execFileAsync('ssh', ['-o', 'BatchMode=yes', `root@${host2.address}`, 'mkdir', '-p', dir]);
+
+  const cases = [];
+  for (const testCase of CASES) {
+    const name = `${testCase.name}.raw`;
+    await createImage(join(dir, name), testCase);
+    const seconds = { ferry: [] as number[], scp: [] as number[] };
+    for (let round = 0; round < rounds; round += 1) {
+      const order = round % 2 === 0 ? (['ferry', 'scp'] as const) : (['scp', 'ferry'] as const);
+      for (const tool of order) {
+        await remove(name);
+        const elapsed = await timed(() => (tool === 'ferry' ? ferry(name) : scp(name)));
+        seconds[tool].push(elapsed);
+        process.stderr.write(`${testCase.name} round ${round} ${tool}: ${elapsed.toFixed(2)} s\n`);
+      }
+    }
+    await remove(name);
+    await rm(join(dir, name), { force: true });
+    const [ferrySeconds, scpSeconds] = [median(seconds.ferry), median(seconds.scp)];
+    cases.push({
+      name: testCase.name,
+      bytes: testCase.bytes,
+      ferrySeconds,
+      scpSeconds,
+      ratio: scpSeconds / ferrySeconds,
+    });
+  }
+  process.stdout.write(`${JSON.stringify({ cases })}\n`);
+}
+
+/** Brings up a lab of its own, runs the benchmark inside host1, and takes the lab down. */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '5' },
+      json: { type: 'boolean', default: false },
+      'in-host1': { type: 'string' },
+    },
+  });
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: a positive integer');
+  if (values['in-host1']) {
+    const state: LabState = JSON.parse(
+      await readFile(join(values['in-host1'], 'state.json'), 'utf8'),
+    );
+    return benchInHost1(rounds, state);
+  }
+  const stateDir = await mkdtemp(join(tmpdir(), 'ferry-bench-lab-'));
+  try {
+    const state = await labUp({ stateDir, cacheDir: join(projectRoot(), 'data', 'lab', 'cache') });
+    const [program, ...args] = hostCommand(state.hosts[0], [
+      process.execPath,
+      __filename,
+      '--rounds',
+      String(rounds),
+      '--in-host1',
+      stateDir,
+    ]);
+    const child = spawn(program, args, { stdio: 'inherit' });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`benchmark inside host1 exited with ${code}`);
+  } finally {
+    await labDown({ stateDir });
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,260 @@
+/**
+ * The real OpenStack client (`openstack`, Debian's python3-openstackclient) driving ferry's
+ * Nova-compatible API on the lab: every migration operation, checked in libvirt and the database.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openDatabase, type Database } from '../../activities/control/database';
+import { agentLogFile } from '../../lab/agents';
+import { run } from '../../lab/command';
+import { bootLabInstance, bringUpLab, takeDownLab } from '../../lab/fleet';
+import { guestFiles } from '../../lab/guest-domain';
+import { readCounter } from '../../lab/guest';
+import { rootNamespacePath } from '../../lab/layout';
+import type { LabHost, LabState } from '../../lab/state';
+import { loadConfig, type FerryConfig } from '../../worker/config';
+import { projectRoot } from '../../worker/project-root';
+import { freePort } from '../support/free-port';
+import { ferry } from '../support/ferry-cli';
+import { canRunLab, waitForFreeMachine } from '../support/lab';
+
+const describeLab = canRunLab ? describe : describe.skip;
+const ADMIN_TOKEN = 'ferry-e2e-admin-token-0123456789';
+
+/** Agents migrate at 16 MiB/s: a guest rewriting 48 MiB of memory then never converges. */
+const AGENT_ENV = { FERRY_LIVE_MIGRATION_BANDWIDTH: '16' };
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(250);
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+}
+
+describeLab('the openstack client against ferry on the lab', () => {
+  let api: ChildProcess;
+  let noAuthApi: ChildProcess;
+  let apiPort: number;
+  let noAuthPort: number;
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let config: FerryConfig;
+  let lab: LabState;
+  let db: Database;
+  let control: ChildProcess;
+
+  const host = (name: string): LabHost => lab.hosts.find((h) => h.name === name) as LabHost;
+  const domainsOn = async (name: string) =>
+    (await run('virsh', ['-c', host(name).libvirtUri, 'list', '--all', '--name']))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
+  const serialLog = (hostName: string, guest: string) =>
+    rootNamespacePath(host(hostName).rootPath, guestFiles(guest).serialLog);
+  const instance = (name: string) =>
+    db.instance.findUniqueOrThrow({ where: { name }, include: { migrations: true } });
+  const counting = async (hostName: string, guest: string) => {
+    const log = serialLog(hostName, guest);
+    const first = await until(`${guest} counting on ${hostName}`, 60_000, () => readCounter(log));
+    return until(`${guest}'s counter going on on ${hostName}`, 30_000, async () => {
+      const now = await readCounter(log);
+      return now !== undefined && now > first ? now : undefined;
+    });
+  };
+  const openstack = async (args: string[], opts: { noAuth?: boolean } = {}) => {
+    const auth = opts.noAuth
+      ? ['--os-auth-type', 'none', '--os-endpoint', `http://127.0.0.1:${noAuthPort}/v2.1`]
+      : [
+          '--os-auth-type',
+          'admin_token',
+          '--os-token',
+          ADMIN_TOKEN,
+          '--os-endpoint',
+          `http://127.0.0.1:${apiPort}/v2.1`,
+        ];
+    const { stdout } = await promisify(execFile)(
+      'openstack',
+      [...auth, '--os-compute-api-version', '2.79', ...args],
+      { timeout: 60_000, env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` } },
+    );
+    return stdout;
+  };
+  const json = async (args: string[], opts: { noAuth?: boolean } = {}) =>
+    JSON.parse(await openstack([...args, '-f', 'json'], opts));
+  const serverStatus = async (name: string) =>
+    (await json(['server', 'show', name])) as Record<string, string>;
+  const untilStatus = (name: string, status: string) =>
+    until(`${name} ${status}`, 120_000, async () => {
+      const server = await serverStatus(name);
+      if (server.status === 'ERROR') throw new Error(`${name} went to ERROR`);
+      return server.status === status ? server : undefined;
+    });
+  const startApi = (port: number, tokens: string) => {
+    const log = openSync(join(dataDir, `api-${port}.log`), 'a');
+    return spawn(process.execPath, [join(projectRoot(), 'dist', 'client', 'cli.js'), 'api'], {
+      env: { ...process.env, ...env, FERRY_API_PORT: String(port), FERRY_API_TOKENS: tokens },
+      stdio: ['ignore', log, log],
+    });
+  };
+  const stop = async (child: ChildProcess | undefined) => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    child.kill('SIGKILL');
+  };
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ferry-e2e-openstack-'));
+    env = {
+      FERRY_DATA_DIR: dataDir,
+      FERRY_DATABASE_URL: `file:${join(dataDir, 'ferry.db')}`,
+      FERRY_TEMPORAL_ADDRESS: process.env.FERRY_TEST_TEMPORAL_ADDRESS,
+      FERRY_LOG_FORMAT: 'json',
+    };
+    config = loadConfig({ ...process.env, ...env });
+    await waitForFreeMachine();
+    lab = await bringUpLab(config, 3, AGENT_ENV);
+    const log = openSync(join(dataDir, 'control.log'), 'a');
+    control = spawn(
+      process.execPath,
+      [join(projectRoot(), 'dist', 'client', 'cli.js'), 'control'],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', log, log],
+      },
+    );
+    db = await openDatabase(config.databaseUrl);
+    expect(
+      await ferry(
+        ['flavors', 'create', 'lab.large', '--vcpus', '2', '--memory-mb', '192', '--disk-gb', '2'],
+        env,
+      ),
+    ).toMatchObject({ code: 0 });
+    [apiPort, noAuthPort] = [await freePort(), await freePort()];
+    api = startApi(apiPort, `${ADMIN_TOKEN}:admin`);
+    noAuthApi = startApi(noAuthPort, '');
+    await until('both APIs up', 60_000, async () => {
+      const answers = await Promise.all(
+        [apiPort, noAuthPort].map((port) => fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok)),
+      );
+      return answers.every(Boolean) ? true : undefined;
+    });
+    const refreshed = await ferry(['hosts', 'refresh', '--json'], env);
+    if (JSON.parse(refreshed.stdout).failed.length > 0) {
+      const logs = lab.hosts.map((h) => readFileSync(agentLogFile(h), 'utf8').slice(-2000));
+      throw new Error(`hosts refresh failed: ${refreshed.stdout}\nagent logs:\n${logs.join('\n')}`);
+    }
+  });
+
+  afterAll(async () => {
+    await stop(api);
+    await stop(noAuthApi);
+    if (control && control.exitCode === null) {
+      const exited = new Promise((resolve) => control.once('exit', resolve));
+      control.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+      control.kill('SIGKILL');
+    }
+    await db?.$disconnect();
+    if (config) await takeDownLab(config);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lists servers, flavors and hypervisors, with and without a token', async () => {
+    await bootLabInstance(config, { name: 'omega', host: 'host1' });
+    await counting('host1', 'omega');
+    const listed = await json(['server', 'list'], { noAuth: true });
+    expect(listed).toEqual([expect.objectContaining({ Name: 'omega', Status: 'ACTIVE' })]);
+    const shown = await serverStatus('omega');
+    expect(shown).toMatchObject({
+      'OS-EXT-SRV-ATTR:host': 'host1',
+      'OS-EXT-STS:vm_state': 'active',
+    });
+    const flavors = (await json(['flavor', 'list'])).map((f: { Name: string }) => f.Name);
+    expect(flavors.sort()).toEqual(['lab.large', 'lab.tiny']);
+    const hypervisors = await json(['hypervisor', 'list']);
+    expect(hypervisors.map((h: Record<string, string>) => h['Hypervisor Hostname']).sort()).toEqual(
+      ['host1', 'host2', 'host3'],
+    );
+  });
+
+  it('live-migrates with --host, then cold-migrates and confirms', async () => {
+    await openstack(['server', 'migrate', '--live-migration', '--host', 'host2', 'omega']);
+    await until('omega on host2', 120_000, async () =>
+      (await serverStatus('omega'))['OS-EXT-SRV-ATTR:host'] === 'host2' ? true : undefined,
+    );
+    await untilStatus('omega', 'ACTIVE');
+    expect(await domainsOn('host2')).toContain('omega');
+    expect(await domainsOn('host1')).not.toContain('omega');
+    await counting('host2', 'omega');
+
+    await openstack(['server', 'migrate', 'omega']);
+    const waiting = await untilStatus('omega', 'VERIFY_RESIZE');
+    const dest = waiting['OS-EXT-SRV-ATTR:host'];
+    expect(dest).not.toBe('host2');
+    await openstack(['server', 'resize', 'confirm', 'omega']);
+    await untilStatus('omega', 'ACTIVE');
+    expect(await domainsOn('host2')).not.toContain('omega');
+    expect(await domainsOn(dest)).toContain('omega');
+    await counting(dest, 'omega');
+    expect((await instance('omega')).hostName).toBe(dest);
+  });
+
+  it('resizes to another flavor and reverts', async () => {
+    const before = (await instance('omega')).hostName;
+    await openstack(['server', 'resize', '--flavor', 'lab.large', 'omega']);
+    const waiting = await untilStatus('omega', 'VERIFY_RESIZE');
+    expect(waiting.flavor).toMatchObject({ original_name: 'lab.large', vcpus: 2, ram: 192 });
+    await openstack(['server', 'resize', 'revert', 'omega']);
+    await untilStatus('omega', 'ACTIVE');
+    expect(await instance('omega')).toMatchObject({ hostName: before, flavorId: 'lab.tiny' });
+    await counting(before, 'omega');
+  });
+
+  it('lists, shows, force-completes and aborts live migrations of a guest that does not converge', async () => {
+    await bootLabInstance(config, { name: 'sigma', host: 'host1', dirtyMb: 48, memoryMb: 160 });
+    await counting('host1', 'sigma');
+    const running = async () => {
+      const [migration] = await until('a running migration listed', 60_000, async () => {
+        const list = await json(['server', 'migration', 'list', '--server', 'sigma']);
+        const live = list.filter((m: Record<string, string>) => m.Status === 'running');
+        return live.length > 0 ? live : undefined;
+      });
+      return migration as Record<string, string | number>;
+    };
+
+    await openstack(['server', 'migrate', '--live-migration', '--host', 'host2', 'sigma']);
+    const first = await running();
+    const shown = await json(['server', 'migration', 'show', 'sigma', String(first.Id)]);
+    expect(shown).toMatchObject({ 'Source Compute': 'host1', 'Dest Compute': 'host2' });
+    await openstack(['server', 'migration', 'force', 'complete', 'sigma', String(first.Id)]);
+    await until('sigma on host2', 120_000, async () =>
+      (await instance('sigma')).hostName === 'host2' && (await instance('sigma')).taskState === null
+        ? true
+        : undefined,
+    );
+    await counting('host2', 'sigma');
+
+    await openstack(['server', 'migrate', '--live-migration', '--host', 'host3', 'sigma']);
+    const second = await running();
+    await openstack(['server', 'migration', 'abort', 'sigma', String(second.Id)]);
+    await until('the migration cancelled', 60_000, async () =>
+      (await db.migration.findFirstOrThrow({ where: { id: Number(second.Id) } })).status ===
+      'cancelled'
+        ? true
+        : undefined,
+    );
+    expect(await domainsOn('host2')).toContain('sigma');
+    expect(await domainsOn('host3')).not.toContain('sigma');
+    expect(await instance('sigma')).toMatchObject({ hostName: 'host2', taskState: null });
+    await run('virsh', ['-c', host('host2').libvirtUri, 'destroy', 'sigma']);
+  });
+});

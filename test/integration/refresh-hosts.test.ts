@@ -1,0 +1,118 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { createControlActivities } from '../../activities/control';
+import { openDatabase, type Database } from '../../activities/control/database';
+import { migrateDatabase } from '../../activities/control/migrate-database';
+import { createHostActivities, type HostAgentContext } from '../../activities/host';
+import { liveMigrationSettings } from '../../activities/host/live-migration/settings';
+import { loadConfig } from '../../worker/config';
+import type { refreshHosts } from '../../workflows';
+import { FERRY_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { hostTaskQueue } from '../../workflows/types';
+import { scratchDatabase, type ScratchDatabase } from '../support/databases';
+
+/** A host agent's context for a host known only by its libvirt URI. */
+function agentContext(hostName: string, libvirtUri: string): HostAgentContext {
+  return {
+    hostName,
+    libvirtUri,
+    instancesDir: '/var/lib/ferry/instances',
+    liveMigration: liveMigrationSettings(loadConfig({})),
+    reportProgress: async () => undefined,
+  };
+}
+
+/**
+ * The walking skeleton on real parts: the Temporal dev server of this run, a SQLite database, and
+ * libvirt's own test driver behind a host agent listening on that host's queue.
+ */
+describe('refreshHosts on a real Temporal server', () => {
+  const address = process.env.FERRY_TEST_TEMPORAL_ADDRESS as string;
+  const controlQueue = `ferry-test-${randomUUID()}`;
+  let scratch: ScratchDatabase;
+  let db: Database;
+  let connection: NativeConnection;
+  let client: Client;
+
+  beforeAll(async () => {
+    scratch = await scratchDatabase('sqlite');
+    await migrateDatabase(scratch.url);
+    db = await openDatabase(scratch.url);
+    connection = await NativeConnection.connect({ address });
+    client = new Client({ connection: await Connection.connect({ address }) });
+  });
+
+  afterAll(async () => {
+    await client?.connection.close();
+    await connection?.close();
+    await db?.$disconnect();
+    await scratch?.drop();
+  });
+
+  it('has ferry search attributes registered as Keyword', async () => {
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
+      namespace: 'default',
+    });
+    for (const key of FERRY_SEARCH_ATTRIBUTES) {
+      expect(customAttributes?.[key.name]).toBe(2); // INDEXED_VALUE_TYPE_KEYWORD
+    }
+  });
+
+  it("records each host's hypervisor, and names a host whose libvirt does not answer", async () => {
+    const good = `good-${randomUUID().slice(0, 8)}`;
+    const broken = `broken-${randomUUID().slice(0, 8)}`;
+    await db.host.create({ data: { name: good, libvirtUri: 'test:///default' } });
+    const brokenUri = 'qemu+unix:///system?socket=/nonexistent/libvirt-sock';
+    await db.host.create({ data: { name: broken, libvirtUri: brokenUri } });
+
+    const workers = await Promise.all([
+      Worker.create({
+        connection,
+        taskQueue: controlQueue,
+        workflowsPath: require.resolve('../../workflows'),
+        activities: createControlActivities(db),
+      }),
+      Worker.create({
+        connection,
+        taskQueue: hostTaskQueue(good),
+        activities: createHostActivities(agentContext(good, 'test:///default')),
+      }),
+      Worker.create({
+        connection,
+        taskQueue: hostTaskQueue(broken),
+        activities: createHostActivities(agentContext(broken, brokenUri)),
+      }),
+    ]);
+    const [control, ...agents] = workers;
+    const agentRuns = agents.map((agent) => agent.run());
+    const result = await control
+      .runUntil(
+        client.workflow.execute<typeof refreshHosts>('refreshHosts', {
+          taskQueue: controlQueue,
+          workflowId: `refresh-${randomUUID()}`,
+        }),
+      )
+      .finally(async () => {
+        agents.forEach((agent) => agent.shutdown());
+        await Promise.all(agentRuns);
+      });
+
+    expect(result.refreshed).toEqual([
+      {
+        host: good,
+        arch: 'i686',
+        hypervisorType: 'TEST',
+        hypervisorVersion: expect.any(Number),
+        cpuModel: expect.any(String),
+        vcpus: 16,
+        memoryMiB: expect.any(Number),
+      },
+    ]);
+    expect(result.failed).toEqual([{ host: broken, error: expect.stringMatching(/nonexistent/) }]);
+    const row = await db.host.findUniqueOrThrow({ where: { name: good } });
+    expect(row).toMatchObject({ arch: 'i686', hypervisorType: 'TEST', vcpusTotal: 16 });
+    expect(row.lastHeartbeatAt).not.toBeNull();
+    expect((await db.host.findUniqueOrThrow({ where: { name: broken } })).arch).toBeNull();
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * MOCK activities for the workflow unit tests: an in-memory control plane and in-memory hosts that
+ * satisfy the activity interfaces, record every call, and fail at exactly the step a test names.
+ * Only unit tests use them; integration and e2e tests run the real activities.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type {
+  LiveMigrationHostActivities,
+  MigrationControlActivities,
+} from '../../workflows/migration-activities';
+import type {
+  DomainPresence,
+  MigrationErrorType,
+  MigrationProgress,
+  MigrationResult,
+  SourceFacts,
+} from '../../workflows/migration-types';
+
+export const PROGRESS_DONE: MigrationProgress = {
+  memoryTotalBytes: 128 << 20,
+  memoryProcessedBytes: 128 << 20,
+  memoryRemainingBytes: 0,
+  diskTotalBytes: 0,
+  diskProcessedBytes: 0,
+  diskRemainingBytes: 0,
+  percent: 100,
+  postCopy: false,
+};
+
+/** A failure a test injects: at the named activity, with a Nova type (non-retryable). */
+export interface InjectedFailure {
+  activity: string;
+  /** Only on this host's queue (host activities). */
+  host?: string;
+  type?: MigrationErrorType;
+  message?: string;
+}
+
+export class FakeFleet {
+  /** Every activity call, in order: "control.name" or "host:name". */
+  readonly calls: string[] = [];
+  readonly failures: InjectedFailure[] = [];
+  readonly migration = {
+    status: 'accepted',
+    destHost: null as string | null,
+    error: null as string | null,
+  };
+  readonly instance = {
+    taskState: null as string | null,
+    vmState: 'active',
+    hostName: '',
+    progress: 0,
+  };
+  readonly claims = new Set<string>();
+  readonly events: { event: string; phase: string; result?: string }[] = [];
+  /** Where each host's libvirt has the instance. */
+  readonly presence = new Map<string, DomainPresence>();
+  /** Migration slots: false keeps the migration queued. */
+  slotFree = true;
+  /** How the migration behaves: complete after a short while, or run until cancelled. */
+  migrateMode: 'complete' | 'run-until-cancelled' | 'lands-then-fails' = 'complete';
+  /** Whether prepare waits until released (to abort while preparing). */
+  prepareGate: Promise<void> | undefined;
+  migrationAborted = false;
+  forcedWith: string | null = null;
+  readonly refusingHosts = new Map<string, MigrationErrorType>();
+
+  constructor(
+    readonly source: string,
+    readonly hosts: string[],
+  ) {
+    this.instance.hostName = source;
+    this.presence.set(source, 'running');
+  }
+
+  private enter(name: string, host?: string): void {
+    this.calls.push(host ? `${host}:${name}` : `control.${name}`);
+    const failure = this.failures.find(
+      (f) => f.activity === name && (f.host === undefined || f.host === host),
+    );
+    if (failure) {
+      throw ApplicationFailure.create({
+        type: failure.type ?? 'MigrationError',
+        nonRetryable: true,
+        message: failure.message ?? `injected failure at ${name}`,
+      });
+    }
+  }
+
+  controlActivities(): MigrationControlActivities {
+    return {
+      beginInstanceOperation: async (request) => {
+        this.enter('beginInstanceOperation');
+        if (this.instance.taskState !== null) {
+          throw ApplicationFailure.create({
+            type: 'InstanceInvalidState',
+            nonRetryable: true,
+            message: `instance is in task_state ${this.instance.taskState}`,
+          });
+        }
+        this.instance.taskState = request.taskState;
+        return {
+          uuid: 'uuid-1',
+          name: 'demo',
+          hostName: this.source,
+          flavorId: 'tiny',
+          size: { vcpus: 1, memoryMiB: 128, rootDiskGiB: 1 },
+        };
+      },
+      setMigrationStatus: async (update) => {
+        this.enter('setMigrationStatus');
+        this.migration.status = update.status;
+        if (update.destHost) this.migration.destHost = update.destHost;
+        if (update.error) this.migration.error = update.error;
+      },
+      recordActionEvent: async (record) => {
+        this.events.push({ event: record.event, phase: record.phase, result: record.result });
+      },
+      describeHost: async ({ host }) => ({ name: host, libvirtUri: `qemu+tcp://${host}/system` }),
+      selectDestinations: async (request) => {
+        this.enter('selectDestinations');
+        if (request.requestedHost) return [request.requestedHost];
+        const left = this.hosts.filter((h) => h !== this.source && !request.exclude.includes(h));
+        if (left.length === 0) {
+          throw ApplicationFailure.create({
+            type: 'NoValidHost',
+            nonRetryable: true,
+            message: 'no host left',
+          });
+        }
+        return left;
+      },
+      claimResources: async ({ host }) => {
+        this.enter('claimResources');
+        this.claims.add(host);
+      },
+      releaseClaims: async ({ host }) => {
+        this.enter('releaseClaims');
+        if (host) this.claims.delete(host);
+        else this.claims.clear();
+      },
+      acquireMigrationSlot: async () => {
+        this.enter('acquireMigrationSlot');
+        if (this.slotFree) this.migration.status = 'preparing';
+        return this.slotFree;
+      },
+      completeLiveMigration: async ({ destHost }) => {
+        this.enter('completeLiveMigration');
+        Object.assign(this.instance, { hostName: destHost, taskState: null, progress: 100 });
+        Object.assign(this.migration, { status: 'completed', destHost });
+        this.claims.clear();
+      },
+      failMigration: async (request) => {
+        this.enter('failMigration');
+        this.instance.taskState = null;
+        if (request.instanceError) this.instance.vmState = 'error';
+        Object.assign(this.migration, { status: request.status, error: request.error });
+        this.claims.clear();
+      },
+    };
+  }
+
+  hostActivities(host: string): LiveMigrationHostActivities {
+    const facts: SourceFacts = {
+      guestCpuXml: null,
+      disks: [{ target: 'vda', path: '/i/demo/disk.qcow2', format: 'qcow2', virtualSizeBytes: 1 }],
+      directories: ['/i/demo'],
+      memoryMiB: 128,
+      hypervisorType: 'QEMU',
+      hypervisorVersion: 7002000,
+      arch: 'x86_64',
+    };
+    return {
+      checkCanLiveMigrateSource: async () => {
+        this.enter('checkCanLiveMigrateSource', host);
+        return facts;
+      },
+      checkCanLiveMigrateDestination: async () => {
+        this.enter('checkCanLiveMigrateDestination', host);
+        const refusal = this.refusingHosts.get(host);
+        if (refusal) {
+          throw ApplicationFailure.create({
+            type: refusal,
+            nonRetryable: true,
+            message: `${host} refuses: ${refusal}`,
+          });
+        }
+        return { storageProbe: `.probe-${host}` };
+      },
+      hasStorageProbe: async () => {
+        this.enter('hasStorageProbe', host);
+        return false;
+      },
+      removeStorageProbe: async () => {
+        this.enter('removeStorageProbe', host);
+      },
+      prepareLiveMigrationDestination: async () => {
+        this.enter('prepareLiveMigrationDestination', host);
+        await this.prepareGate;
+        return { created: [`/i/demo/disk.qcow2@${host}`] };
+      },
+      liveMigrate: async ({ destHost }) => {
+        this.enter('liveMigrate', host);
+        this.presence.set(destHost, 'running');
+        if (this.migrateMode === 'run-until-cancelled') {
+          const context = Context.current();
+          try {
+            for (;;) {
+              context.heartbeat();
+              await Promise.race([context.cancelled, sleep(100)]);
+            }
+          } catch (error) {
+            this.migrationAborted = true;
+            this.presence.delete(destHost);
+            throw error;
+          }
+        }
+        this.presence.delete(host);
+        if (this.migrateMode === 'lands-then-fails') {
+          throw ApplicationFailure.create({
+            type: 'MigrationError',
+            nonRetryable: true,
+            message: 'the agent lost the job after the guest moved',
+          });
+        }
+        const result: MigrationResult = {
+          attached: false,
+          elapsedMs: 1000,
+          downtimeMs: 50,
+          progress: PROGRESS_DONE,
+          forced: null,
+        };
+        return result;
+      },
+      forceCompleteLiveMigration: async () => {
+        this.enter('forceCompleteLiveMigration', host);
+        this.forcedWith = 'paused';
+        return 'paused';
+      },
+      locateInstance: async () => {
+        this.enter('locateInstance', host);
+        return { presence: this.presence.get(host) ?? 'absent', migrating: false };
+      },
+      abortLiveMigration: async () => {
+        this.enter('abortLiveMigration', host);
+        return false;
+      },
+      resumeInstance: async () => {
+        this.enter('resumeInstance', host);
+        return false;
+      },
+      rollbackLiveMigrationAtDestination: async () => {
+        this.enter('rollbackLiveMigrationAtDestination', host);
+        this.presence.delete(host);
+      },
+      cleanupLiveMigrationSource: async () => {
+        this.enter('cleanupLiveMigrationSource', host);
+      },
+    };
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * MOCK activities for the resize workflow's unit tests: an in-memory control plane and hosts that
+ * record every call and fail at exactly the step a test names. Only unit tests use them.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { MigrationControlActivities } from '../../workflows/migration-activities';
+import type { ResizeControlActivities, ResizeHostActivities } from '../../workflows/resize-types';
+
+type Control = Pick<
+  MigrationControlActivities,
+  | 'setMigrationStatus'
+  | 'recordActionEvent'
+  | 'selectDestinations'
+  | 'claimResources'
+  | 'releaseClaims'
+> &
+  ResizeControlActivities;
+
+export class FakeResizeFleet {
+  readonly calls: string[] = [];
+  readonly failures: { activity: string; host?: string }[] = [];
+  readonly migration = { status: 'pre-migrating', error: null as string | null, auto: false };
+  readonly instance = {
+    taskState: null as string | null,
+    vmState: 'active',
+    hostName: '',
+    flavor: 'old',
+  };
+  readonly claims = new Set<string>();
+  /** Where a domain of the instance is defined, and whether it runs. */
+  readonly domains = new Map<string, 'running' | 'shutoff'>();
+  /** Hosts holding the instance's disks (aside or in place). */
+  readonly disks = new Map<string, 'in-place' | 'aside'>();
+
+  constructor(
+    readonly source: string,
+    readonly hosts: string[],
+  ) {
+    this.instance.hostName = source;
+    this.domains.set(source, 'running');
+    this.disks.set(source, 'in-place');
+  }
+
+  private enter(name: string, host?: string): void {
+    this.calls.push(host ? `${host}:${name}` : `control.${name}`);
+    if (
+      this.failures.some((f) => f.activity === name && (f.host === undefined || f.host === host))
+    ) {
+      throw ApplicationFailure.create({
+        type: 'MigrationError',
+        nonRetryable: true,
+        message: `injected failure at ${name}`,
+      });
+    }
+  }
+
+  controlActivities(): Control {
+    return {
+      setMigrationStatus: async (update) => {
+        this.enter('setMigrationStatus');
+        this.migration.status = update.status;
+      },
+      recordActionEvent: async () => undefined,
+      selectDestinations: async (request) => {
+        this.enter('selectDestinations');
+        return [request.requestedHost ?? this.hosts.find((h) => h !== this.source) ?? this.source];
+      },
+      claimResources: async ({ host }) => {
+        this.enter('claimResources');
+        this.claims.add(host);
+      },
+      releaseClaims: async () => {
+        this.enter('releaseClaims');
+        this.claims.clear();
+      },
+      beginResize: async () => {
+        this.enter('beginResize');
+        if (this.instance.taskState !== null) {
+          throw ApplicationFailure.create({
+            type: 'InstanceInvalidState',
+            nonRetryable: true,
+            message: `instance is in task_state ${this.instance.taskState}`,
+          });
+        }
+        this.instance.taskState = 'resize_prep';
+      },
+      setResizeProgress: async ({ status, taskState }) => {
+        this.enter('setResizeProgress');
+        this.migration.status = status;
+        this.instance.taskState = taskState;
+      },
+      finishResize: async ({ destHost }) => {
+        this.enter('finishResize');
+        Object.assign(this.instance, {
+          hostName: destHost,
+          flavor: 'new',
+          vmState: 'resized',
+          taskState: null,
+        });
+        this.migration.status = 'finished';
+      },
+      confirmResize: async ({ auto }) => {
+        this.enter('confirmResize');
+        Object.assign(this.instance, { vmState: 'active', taskState: null });
+        Object.assign(this.migration, { status: 'confirmed', auto });
+        this.claims.clear();
+      },
+      revertResize: async () => {
+        this.enter('revertResize');
+        Object.assign(this.instance, {
+          hostName: this.source,
+          flavor: 'old',
+          vmState: 'active',
+          taskState: null,
+        });
+        this.migration.status = 'reverted';
+        this.claims.clear();
+      },
+      failResize: async ({ error, instanceError }) => {
+        this.enter('failResize');
+        this.instance.taskState = null;
+        if (instanceError) this.instance.vmState = 'error';
+        Object.assign(this.migration, { status: 'error', error });
+        this.claims.clear();
+      },
+    };
+  }
+
+  hostActivities(host: string): ResizeHostActivities {
+    const disk = {
+      target: 'vda',
+      path: '/i/vm/disk.qcow2',
+      format: 'qcow2',
+      virtualSizeBytes: 1 << 20,
+    };
+    return {
+      powerOffAndSetAsideSource: async ({ setAside }) => {
+        this.enter('powerOffAndSetAsideSource', host);
+        this.domains.set(host, 'shutoff');
+        if (setAside) this.disks.set(host, 'aside');
+        return {
+          domainXml: '<domain/>',
+          disks: [disk],
+          asideDir: setAside ? '/i/vm_resize' : null,
+          powerOff: 'graceful',
+          wasRunning: true,
+        };
+      },
+      copyDiskToHost: async ({ destHost }) => {
+        this.enter('copyDiskToHost', host);
+        this.disks.set(destHost, 'in-place');
+        return { bytesSent: 1 << 20, digest: 'd' };
+      },
+      finishResizeAtDestination: async () => {
+        this.enter('finishResizeAtDestination', host);
+        this.domains.set(host, 'running');
+      },
+      removeResizedInstance: async () => {
+        this.enter('removeResizedInstance', host);
+        this.domains.delete(host);
+        this.disks.delete(host);
+      },
+      confirmResizeAtSource: async () => {
+        this.enter('confirmResizeAtSource', host);
+        this.domains.delete(host);
+        this.disks.delete(host);
+      },
+      restoreSource: async () => {
+        this.enter('restoreSource', host);
+        this.disks.set(host, 'in-place');
+        this.domains.set(host, 'running');
+      },
+    };
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * ferry's whole stack on a lab of its own for an e2e describe block: three lab hosts with their
+ * agents, the control worker, a scratch SQLite database and the run's Temporal server; plus what
+ * the tests check it with (libvirt, the guests' serial consoles and disks, the database).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { openDatabase, type Database } from '../../activities/control/database';
+import { agentLogFile, startLabAgents } from '../../lab/agents';
+import { run } from '../../lab/command';
+import { bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
+import { guestFiles } from '../../lab/guest-domain';
+import { readCounter } from '../../lab/guest';
+import { rootNamespacePath } from '../../lab/layout';
+import type { LabHost, LabState } from '../../lab/state';
+import { loadConfig, type FerryConfig } from '../../worker/config';
+import { projectRoot } from '../../worker/project-root';
+import { instanceWorkflowId } from '../../workflows/migration-types';
+import { ferry } from './ferry-cli';
+import { waitForFreeMachine } from './lab';
+
+export async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(250);
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+}
+
+export interface LabStackOptions {
+  /** Names the scratch data dir. */
+  name: string;
+  /** Extra environment of the agents (agent settings). */
+  agentEnv?: Record<string, string>;
+  /** Extra environment of the control worker and the CLI. */
+  env?: Record<string, string>;
+}
+
+export function useLabStack(options: LabStackOptions) {
+  const agentEnv = options.agentEnv ?? {};
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let config: FerryConfig;
+  let lab: LabState;
+  let db: Database;
+  let control: ChildProcess;
+  let temporal: Client;
+
+  const host = (name: string): LabHost => lab.hosts.find((h) => h.name === name) as LabHost;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), `ferry-e2e-${options.name}-`));
+    env = {
+      FERRY_DATA_DIR: dataDir,
+      FERRY_DATABASE_URL: `file:${join(dataDir, 'ferry.db')}`,
+      FERRY_TEMPORAL_ADDRESS: process.env.FERRY_TEST_TEMPORAL_ADDRESS,
+      FERRY_LOG_FORMAT: 'json',
+      ...options.env,
+    };
+    config = loadConfig({ ...process.env, ...env });
+    await waitForFreeMachine();
+    lab = await bringUpLab(config, 3, agentEnv);
+    const log = openSync(join(dataDir, 'control.log'), 'a');
+    control = spawn(
+      process.execPath,
+      [join(projectRoot(), 'dist', 'client', 'cli.js'), 'control'],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', log, log],
+      },
+    );
+    db = await openDatabase(config.databaseUrl);
+    temporal = new Client({
+      connection: await Connection.connect({ address: config.temporalAddress }),
+    });
+    const refreshed = await ferry(['hosts', 'refresh', '--json'], env);
+    if (JSON.parse(refreshed.stdout).failed.length > 0) {
+      const logs = lab.hosts.map((h) => readFileSync(agentLogFile(h), 'utf8').slice(-2000));
+      throw new Error(`hosts refresh failed: ${refreshed.stdout}\nagent logs:\n${logs.join('\n')}`);
+    }
+  });
+
+  afterAll(async () => {
+    if (control && control.exitCode === null) {
+      const exited = new Promise((resolve) => control.once('exit', resolve));
+      control.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+      control.kill('SIGKILL');
+    }
+    await temporal?.connection.close();
+    await db?.$disconnect();
+    if (config) await takeDownLab(config);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const stack = {
+    get env() {
+      return env;
+    },
+    get config() {
+      return config;
+    },
+    get db() {
+      return db;
+    },
+    get temporal() {
+      return temporal;
+    },
+    get dataDir() {
+      return dataDir;
+    },
+    host,
+    domainsOn: async (name: string) =>
+      (await run('virsh', ['-c', host(name).libvirtUri, 'list', '--all', '--name']))
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean),
+    virsh: (hostName: string, args: string[]) =>
+      run('virsh', ['-c', host(hostName).libvirtUri, ...args]),
+    diskOn: (hostName: string, guest: string) =>
+      rootNamespacePath(host(hostName).rootPath, guestFiles(guest).disk),
+    instance: (name: string) =>
+      db.instance.findUniqueOrThrow({ where: { name }, include: { migrations: true } }),
+    /** Waits for the guest's serial counter on `hostName` to go up; returns it. */
+    async counting(hostName: string, guest: string): Promise<number> {
+      const log = rootNamespacePath(host(hostName).rootPath, guestFiles(guest).serialLog);
+      const first = await until(`${guest} counting on ${hostName}`, 60_000, () => readCounter(log));
+      return until(`${guest}'s counter going on on ${hostName}`, 30_000, async () => {
+        const now = await readCounter(log);
+        return now !== undefined && now > first ? now : undefined;
+      });
+    },
+    /** sha256 of the disk's contents past sector 0 (which the guest rewrites every second). */
+    async diskDigest(path: string): Promise<string> {
+      const raw = `${path}.check.raw`;
+      await run('qemu-img', ['convert', '-U', '-O', 'raw', path, raw]);
+      const bytes = await readFile(raw);
+      await rm(raw);
+      return createHash('sha256').update(bytes.subarray(512)).digest('hex');
+    },
+    /** kill -9 of a host's agent, then a new one, as after a crash. */
+    async restartAgentAfterKill(hostName: string): Promise<void> {
+      const file = join(labStateDir(config), 'agents.json');
+      const agents = JSON.parse(await readFile(file, 'utf8'));
+      process.kill(agents[hostName], 'SIGKILL');
+      await sleep(1000);
+      const restarted = startLabAgents([host(hostName)], config, agentEnv);
+      await writeFile(file, JSON.stringify({ ...agents, ...restarted }));
+    },
+    agentLog: (hostName: string) => readFile(agentLogFile(host(hostName)), 'utf8'),
+    /** Keeps the instance's last run's history as a replay fixture when FERRY_RECORD_HISTORIES is set. */
+    async recordHistory(guest: string, name: string): Promise<void> {
+      const dir = process.env.FERRY_RECORD_HISTORIES;
+      if (!dir) return;
+      const { uuid } = await stack.instance(guest);
+      const history = await temporal.workflow.getHandle(instanceWorkflowId(uuid)).fetchHistory();
+      await writeFile(join(dir, `${name}.json`), JSON.stringify(history));
+    },
+  };
+  return stack;
+}

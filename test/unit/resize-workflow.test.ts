@@ -1,0 +1,207 @@
+/**
+ * The resize workflow's lifecycle with MOCK activities (test/support/fake-resize-activities.ts) on
+ * the real Temporal server: each step's failure, confirm and revert with their validators, the
+ * resize_confirm_window auto-confirm, window 0, and a revert racing the window.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type ApplicationFailure,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import {
+  confirmSignal,
+  confirmUpdate,
+  resizeStatusQuery,
+  revertUpdate,
+} from '../../workflows/resize-messages';
+import type { ResizeInput, ResizeState } from '../../workflows/resize-types';
+import { FakeResizeFleet } from '../support/fake-resize-activities';
+import { workflowHarness, type Harness } from '../support/workflow-harness';
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await workflowHarness();
+});
+afterAll(() => harness?.close());
+
+function fleet(): FakeResizeFleet {
+  const id = randomUUID().slice(0, 8);
+  return new FakeResizeFleet(`src-${id}`, [`src-${id}`, `dst-${id}`]);
+}
+
+function runResize<T>(
+  fakes: FakeResizeFleet,
+  input: Partial<ResizeInput>,
+  body: (handle: WorkflowHandle) => Promise<T>,
+): Promise<T> {
+  const size = { vcpus: 1, memoryMiB: 128, rootDiskGiB: 1 };
+  const args: ResizeInput = {
+    migrationUuid: randomUUID(),
+    instanceUuid: randomUUID(),
+    instanceName: 'vm',
+    migrationType: 'resize',
+    sourceHost: fakes.source,
+    requestedHost: null,
+    oldFlavorId: 'old',
+    newFlavorId: 'new',
+    oldSize: size,
+    newSize: { ...size, vcpus: 2 },
+    allowSameHost: false,
+    confirmWindowSeconds: 0,
+    shutdownTimeoutSeconds: 5,
+    schedulerMaxAttempts: 3,
+    requestedBy: 'test',
+    ...input,
+  };
+  return harness.runWorkflow(fakes, 'resize', [args], `instance-${args.instanceUuid}`, body);
+}
+
+async function verifyResize(handle: WorkflowHandle): Promise<ResizeState> {
+  for (let i = 0; i < 200; i++) {
+    const state = await handle.query(resizeStatusQuery).catch(() => undefined);
+    if (state && ['finished', 'error'].includes(state.status)) return state;
+    await sleep(50);
+  }
+  throw new Error('the resize never reached VERIFY_RESIZE');
+}
+
+async function failureOf(result: Promise<unknown>) {
+  const error = await result.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  return (error as WorkflowFailedError).cause as ApplicationFailure;
+}
+
+describe('resize (mocked activities)', () => {
+  it('waits in VERIFY_RESIZE and confirms; a revert after that is refused', async () => {
+    const fakes = fleet();
+    const [source, dest] = fakes.hosts;
+    const state = await runResize(fakes, {}, async (handle) => {
+      const waiting = await verifyResize(handle);
+      expect(waiting).toMatchObject({ status: 'finished', destHost: dest, confirmDeadline: null });
+      expect(fakes.instance).toMatchObject({ hostName: dest, vmState: 'resized', flavor: 'new' });
+      expect(fakes.domains.get(source)).toBe('shutoff');
+      expect(fakes.disks.get(source)).toBe('aside');
+      const confirmed = await handle.executeUpdate(confirmUpdate);
+      expect(confirmed.status).toBe('confirmed');
+      const result = await handle.result();
+      await expect(handle.executeUpdate(revertUpdate)).rejects.toThrow();
+      return result;
+    });
+    expect(state).toMatchObject({ status: 'confirmed', confirmedBy: 'user' });
+    expect(fakes.migration).toMatchObject({ status: 'confirmed', auto: false });
+    expect([...fakes.domains.keys()]).toEqual([dest]);
+    expect([...fakes.disks.keys()]).toEqual([dest]);
+    expect(fakes.claims.size).toBe(0);
+  });
+
+  it('reverts: nothing left on the destination, the source restored and running', async () => {
+    const fakes = fleet();
+    const [source] = fakes.hosts;
+    const state = await runResize(fakes, {}, async (handle) => {
+      await verifyResize(handle);
+      await handle.executeUpdate(revertUpdate);
+      return handle.result();
+    });
+    expect(state.status).toBe('reverted');
+    expect(fakes.instance).toMatchObject({ hostName: source, flavor: 'old', vmState: 'active' });
+    expect([...fakes.domains.entries()]).toEqual([[source, 'running']]);
+    expect([...fakes.disks.entries()]).toEqual([[source, 'in-place']]);
+  });
+
+  it('refuses confirm and revert before VERIFY_RESIZE', async () => {
+    const fakes = fleet();
+    fakes.instance.taskState = 'migrating';
+    await runResize(fakes, {}, async (handle) => {
+      const refused = await handle.executeUpdate(confirmUpdate).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(/not in VERIFY_RESIZE/);
+      await handle.result().catch(() => undefined);
+    });
+    expect(fakes.instance.taskState).toBe('migrating');
+  });
+
+  it('confirms by itself when resize_confirm_window passes, and says so', async () => {
+    const fakes = fleet();
+    const state = await runResize(fakes, { confirmWindowSeconds: 2 }, async (handle) => {
+      const waiting = await verifyResize(handle);
+      expect(Date.parse(waiting.confirmDeadline as string)).toBeGreaterThan(Date.now());
+      return handle.result();
+    });
+    expect(state).toMatchObject({ status: 'confirmed', confirmedBy: 'auto-confirm' });
+    expect(fakes.migration.auto).toBe(true);
+  });
+
+  it('with a window of 0 waits until asked (here by the confirm signal)', async () => {
+    const fakes = fleet();
+    await runResize(fakes, { confirmWindowSeconds: 0 }, async (handle) => {
+      await verifyResize(handle);
+      await sleep(3000);
+      expect((await handle.query(resizeStatusQuery)).status).toBe('finished');
+      await handle.signal(confirmSignal);
+      expect(await handle.result()).toMatchObject({ status: 'confirmed', confirmedBy: 'user' });
+    });
+  });
+
+  it('a revert racing the window ends in exactly one of revert or auto-confirm', async () => {
+    const fakes = fleet();
+    const state = await runResize(fakes, { confirmWindowSeconds: 1 }, async (handle) => {
+      await verifyResize(handle);
+      await sleep(900);
+      const reverted = await handle.executeUpdate(revertUpdate).then(
+        () => true,
+        () => false,
+      );
+      const final = (await handle.result()) as ResizeState;
+      expect(final.status).toBe(reverted ? 'reverted' : 'confirmed');
+      return final;
+    });
+    const decisions = fakes.calls.filter((c) => /confirmResize$|revertResize$/.test(c));
+    expect(decisions).toEqual([
+      state.status === 'reverted' ? 'control.revertResize' : 'control.confirmResize',
+    ]);
+  });
+
+  const steps = [
+    'powerOffAndSetAsideSource',
+    'copyDiskToHost',
+    'finishResizeAtDestination',
+    'finishResize',
+  ];
+  it.each(steps)(
+    'a failure at %s puts the instance back on its source, untouched',
+    async (activity) => {
+      const fakes = fleet();
+      const [source] = fakes.hosts;
+      fakes.failures.push({ activity });
+      const failure = await runResize(fakes, {}, (handle) => failureOf(handle.result()));
+      expect(failure.message).toMatch(`injected failure at ${activity}`);
+      expect(fakes.migration.status).toBe('error');
+      expect(fakes.instance).toMatchObject({
+        hostName: source,
+        taskState: null,
+        vmState: 'active',
+      });
+      expect(fakes.domains.get(source)).toBe('running');
+      expect([...fakes.disks.entries()]).toEqual([[source, 'in-place']]);
+      expect(fakes.claims.size).toBe(0);
+    },
+  );
+
+  it('a failed confirm leaves the instance in ERROR with the reason', async () => {
+    const fakes = fleet();
+    fakes.failures.push({ activity: 'confirmResizeAtSource' });
+    const failure = await runResize(fakes, {}, async (handle) => {
+      await verifyResize(handle);
+      await handle.executeUpdate(confirmUpdate).catch(() => undefined);
+      return failureOf(handle.result());
+    });
+    expect(failure.message).toMatch(/confirm_resize failed: injected failure/);
+    expect(fakes.instance.vmState).toBe('error');
+  });
+});
