@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase, type Database } from '../../activities/control/database';
 import { agentLogFile } from '../../lab/agents';
 import { run } from '../../lab/command';
-import { bootLabInstance, bringUpLab, takeDownLab } from '../../lab/fleet';
+import { bootLabInstance, bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
 import { guestFiles } from '../../lab/guest-domain';
 import { readCounter } from '../../lab/guest';
 import { rootNamespacePath } from '../../lab/layout';
@@ -20,7 +20,7 @@ import { loadConfig, type FerryConfig } from '../../worker/config';
 import { projectRoot } from '../../worker/project-root';
 import { freePort } from '../support/free-port';
 import { ferry } from '../support/ferry-cli';
-import { canRunLab, waitForFreeMachine } from '../support/lab';
+import { canRunLab, claimMachine, releaseMachine } from '../support/lab';
 
 const describeLab = canRunLab ? describe : describe.skip;
 const ADMIN_TOKEN = 'ferry-e2e-admin-token-0123456789';
@@ -120,7 +120,7 @@ describeLab('the openstack client against ferry on the lab', () => {
       FERRY_LOG_FORMAT: 'json',
     };
     config = loadConfig({ ...process.env, ...env });
-    await waitForFreeMachine();
+    await claimMachine(labStateDir(config));
     lab = await bringUpLab(config, 3, AGENT_ENV);
     const log = openSync(join(dataDir, 'control.log'), 'a');
     control = spawn(
@@ -164,7 +164,10 @@ describeLab('the openstack client against ferry on the lab', () => {
       control.kill('SIGKILL');
     }
     await db?.$disconnect();
-    if (config) await takeDownLab(config);
+    if (config) {
+      await takeDownLab(config);
+      await releaseMachine(labStateDir(config));
+    }
     rmSync(dataDir, { recursive: true, force: true });
   });
 

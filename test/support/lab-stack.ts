@@ -21,9 +21,12 @@ import { rootNamespacePath } from '../../lab/layout';
 import type { LabHost, LabState } from '../../lab/state';
 import { loadConfig, type FerryConfig } from '../../worker/config';
 import { projectRoot } from '../../worker/project-root';
+import { startDevServer, type RunningDevServer } from '../../worker/temporal-dev-server';
 import { instanceWorkflowId } from '../../workflows/migration-types';
+import { scratchDatabase, type ScratchDatabase } from './databases';
 import { ferry } from './ferry-cli';
-import { waitForFreeMachine } from './lab';
+import { freePort } from './free-port';
+import { claimMachine, releaseMachine } from './lab';
 
 export async function until<T>(
   what: string,
@@ -46,6 +49,11 @@ export interface LabStackOptions {
   agentEnv?: Record<string, string>;
   /** Extra environment of the control worker and the CLI. */
   env?: Record<string, string>;
+  /**
+   * A Temporal dev server of the stack's own, persistent (SQLite in the data dir) and restartable
+   * with restartTemporal, instead of the run's shared in-memory one.
+   */
+  ownTemporal?: boolean;
 }
 
 export function useLabStack(options: LabStackOptions) {
@@ -57,21 +65,18 @@ export function useLabStack(options: LabStackOptions) {
   let db: Database;
   let control: ChildProcess;
   let temporal: Client;
+  let temporalServer: RunningDevServer | undefined;
+  let database: ScratchDatabase | undefined;
 
-  const host = (name: string): LabHost => lab.hosts.find((h) => h.name === name) as LabHost;
-
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), `ferry-e2e-${options.name}-`));
-    env = {
-      FERRY_DATA_DIR: dataDir,
-      FERRY_DATABASE_URL: `file:${join(dataDir, 'ferry.db')}`,
-      FERRY_TEMPORAL_ADDRESS: process.env.FERRY_TEST_TEMPORAL_ADDRESS,
-      FERRY_LOG_FORMAT: 'json',
-      ...options.env,
-    };
-    config = loadConfig({ ...process.env, ...env });
-    await waitForFreeMachine();
-    lab = await bringUpLab(config, 3, agentEnv);
+  const startTemporal = (port: number) =>
+    startDevServer({
+      ip: '127.0.0.1',
+      port,
+      namespace: 'default',
+      dbFilename: join(dataDir, 'temporal.db'),
+      logFile: join(dataDir, 'temporal.log'),
+    });
+  const startControl = () => {
     const log = openSync(join(dataDir, 'control.log'), 'a');
     control = spawn(
       process.execPath,
@@ -81,6 +86,28 @@ export function useLabStack(options: LabStackOptions) {
         stdio: ['ignore', log, log],
       },
     );
+  };
+
+  const host = (name: string): LabHost => lab.hosts.find((h) => h.name === name) as LabHost;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), `ferry-e2e-${options.name}-`));
+    if (options.ownTemporal) temporalServer = await startTemporal(await freePort());
+    // The production-mode pass (FERRY_TEST_DATABASE=postgresql) keeps ferry's data in PostgreSQL.
+    if (process.env.FERRY_TEST_DATABASE === 'postgresql') {
+      database = await scratchDatabase('postgresql');
+    }
+    env = {
+      FERRY_DATA_DIR: dataDir,
+      FERRY_DATABASE_URL: database?.url ?? `file:${join(dataDir, 'ferry.db')}`,
+      FERRY_TEMPORAL_ADDRESS: temporalServer?.address ?? process.env.FERRY_TEST_TEMPORAL_ADDRESS,
+      FERRY_LOG_FORMAT: 'json',
+      ...options.env,
+    };
+    config = loadConfig({ ...process.env, ...env });
+    await claimMachine(labStateDir(config));
+    lab = await bringUpLab(config, 3, agentEnv);
+    startControl();
     db = await openDatabase(config.databaseUrl);
     temporal = new Client({
       connection: await Connection.connect({ address: config.temporalAddress }),
@@ -100,8 +127,13 @@ export function useLabStack(options: LabStackOptions) {
       control.kill('SIGKILL');
     }
     await temporal?.connection.close();
+    await temporalServer?.stop();
     await db?.$disconnect();
-    if (config) await takeDownLab(config);
+    if (config) {
+      await takeDownLab(config);
+      await releaseMachine(labStateDir(config));
+    }
+    await database?.drop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -136,11 +168,19 @@ export function useLabStack(options: LabStackOptions) {
     /** Waits for the guest's serial counter on `hostName` to go up; returns it. */
     async counting(hostName: string, guest: string): Promise<number> {
       const log = rootNamespacePath(host(hostName).rootPath, guestFiles(guest).serialLog);
-      const first = await until(`${guest} counting on ${hostName}`, 60_000, () => readCounter(log));
-      return until(`${guest}'s counter going on on ${hostName}`, 30_000, async () => {
-        const now = await readCounter(log);
-        return now !== undefined && now > first ? now : undefined;
-      });
+      try {
+        const first = await until(`${guest} counting on ${hostName}`, 60_000, () =>
+          readCounter(log),
+        );
+        return await until(`${guest}'s counter going on on ${hostName}`, 30_000, async () => {
+          const now = await readCounter(log);
+          return now !== undefined && now > first ? now : undefined;
+        });
+      } catch (error) {
+        const state = await stack.virsh(hostName, ['domstate', '--reason', guest]).catch(String);
+        const tail = (await readFile(log, 'utf8').catch(String)).slice(-400);
+        throw new Error(`${(error as Error).message}; domstate: ${state.trim()}; log: ${tail}`);
+      }
     },
     /** sha256 of the disk's contents past sector 0 (which the guest rewrites every second). */
     async diskDigest(path: string): Promise<string> {
@@ -158,6 +198,21 @@ export function useLabStack(options: LabStackOptions) {
       await sleep(1000);
       const restarted = startLabAgents([host(hostName)], config, agentEnv);
       await writeFile(file, JSON.stringify({ ...agents, ...restarted }));
+    },
+    /** kill -9 of the control worker, then a new one. */
+    async restartControlAfterKill(): Promise<void> {
+      control.kill('SIGKILL');
+      await new Promise((resolve) =>
+        control.exitCode === null ? control.once('exit', resolve) : resolve(null),
+      );
+      await sleep(1000);
+      startControl();
+    },
+    /** Stops the stack's own Temporal server (SIGTERM) and starts it again on the same port. */
+    async restartTemporal(): Promise<void> {
+      if (!temporalServer) throw new Error('restartTemporal needs a stack with ownTemporal');
+      await temporalServer.stop();
+      temporalServer = await startTemporal(Number(temporalServer.address.split(':')[1]));
     },
     agentLog: (hostName: string) => readFile(agentLogFile(host(hostName)), 'utf8'),
     /** Keeps the instance's last run's history as a replay fixture when FERRY_RECORD_HISTORIES is set. */
