@@ -1,6 +1,7 @@
 /** Lab guests: booted on a host through its libvirtd, found again by asking every host's daemon. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './command';
 import { domainXml, guestFiles } from './guest-domain';
@@ -151,9 +152,16 @@ export async function bootGuest(options: BootGuestOptions): Promise<LabGuest> {
     const disk = rootNamespacePath(host.rootPath, guestFiles(options.name).disk);
     await createGuestDisk(disk, options.diskMb ?? 0, options.diskDataMb ?? 0);
   }
-  const xmlFile = join(dir, 'domain.xml');
-  await writeFile(xmlFile, domainXml({ name: options.name, memoryMb, dirtyMb, withDisk, image }));
-  await virsh(host, ['define', xmlFile]);
+  // The definition goes to libvirt, not into the instance dir: ferry's clean-ups expect to find
+  // there only what the domain names.
+  const xmlDir = await mkdtemp(join(tmpdir(), 'ferry-lab-domain-'));
+  try {
+    const xmlFile = join(xmlDir, 'domain.xml');
+    await writeFile(xmlFile, domainXml({ name: options.name, memoryMb, dirtyMb, withDisk, image }));
+    await virsh(host, ['define', xmlFile]);
+  } finally {
+    await rm(xmlDir, { recursive: true, force: true });
+  }
   await virsh(host, ['start', options.name]);
   const uuid = (await virsh(host, ['domuuid', options.name])).trim();
 

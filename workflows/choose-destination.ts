@@ -13,6 +13,8 @@ import { DESTINATION_REFUSALS, type LiveMigrationInput, type SourceFacts } from 
 export interface Destination {
   host: string;
   blockMigration: boolean;
+  /** Whether the source and the destination share the instances dir (the storage probe). */
+  sharedStorage: boolean;
 }
 
 function refusedByDestination(error: unknown): boolean {
@@ -42,7 +44,7 @@ async function checkDestination(
           source: input.sourceHost,
           dest: host,
         });
-        return { host, blockMigration };
+        return { host, blockMigration, sharedStorage: shared };
       } finally {
         await hostAgent(host)
           .removeStorageProbe(check)

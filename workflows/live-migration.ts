@@ -27,7 +27,11 @@ import type {
   LiveMigrationState,
   LiveMigrationStatus,
   MigrationResult,
+  SourceFacts,
 } from './migration-types';
+
+/** The source's files of the instance, which its clean-up deletes once the guest has left. */
+type SourceFiles = Pick<SourceFacts, 'disks' | 'consoleFiles'>;
 
 const ABORTABLE: LiveMigrationStatus[] = ['queued', 'preparing', 'running'];
 
@@ -95,14 +99,14 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
 
   const undo = new Compensations();
   let destination: Destination | undefined;
-  let disks: InstanceDisk[] = [];
+  let files: SourceFiles = { disks: [], consoleFiles: [] };
   let migrationStarted = false;
   try {
     undo.add('release the resource claims', () => control.releaseClaims({ migrationUuid }));
     const source = await record.step('compute_check_can_live_migrate_source', () =>
       hostAgent(sourceHost).checkCanLiveMigrateSource({ instanceUuid }),
     );
-    disks = source.disks;
+    files = { disks: source.disks, consoleFiles: source.consoleFiles };
     const chosen = await chooseDestination(record, input, source);
     destination = chosen;
     record.destinationChosen(chosen.host, chosen.blockMigration);
@@ -119,7 +123,7 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
       hostAgent(chosen.host).prepareLiveMigrationDestination({
         instanceUuid,
         directories: source.directories,
-        disks,
+        disks: files.disks,
         blockMigration: chosen.blockMigration,
       }),
     );
@@ -132,14 +136,14 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
       await compensatingAgent(sourceHost).resumeInstance({ instanceUuid });
     });
     const result = await record.step('compute_live_migration', () =>
-      scope.run(() => migrate(input, chosen, disks)),
+      scope.run(() => migrate(input, chosen, files.disks)),
     );
-    return await finish(record, input, chosen, disks, result);
+    return await finish(record, input, chosen, files, result);
   } catch (error) {
     return await rollBack(record, undo, input, {
       error,
       destination,
-      disks,
+      files,
       migrationStarted,
       cancelled: abortRequested || isCancellation(error),
     });
@@ -186,7 +190,7 @@ async function finish(
   record: LiveMigrationRecord,
   input: LiveMigrationInput,
   destination: Destination,
-  disks: InstanceDisk[],
+  files: SourceFiles,
   result: MigrationResult,
 ): Promise<LiveMigrationState> {
   record.progressed(result.progress);
@@ -194,8 +198,8 @@ async function finish(
     .step('compute_post_live_migration', () =>
       hostAgent(input.sourceHost).cleanupLiveMigrationSource({
         instanceUuid: input.instanceUuid,
-        disks,
-        blockMigrated: destination.blockMigration,
+        ...files,
+        sharedStorage: destination.sharedStorage,
       }),
     )
     .catch((error: unknown) =>
@@ -236,7 +240,7 @@ async function rollBackDestination(
 interface Failure {
   error: unknown;
   destination: Destination | undefined;
-  disks: InstanceDisk[];
+  files: SourceFiles;
   migrationStarted: boolean;
   cancelled: boolean;
 }
@@ -261,7 +265,7 @@ function rollBack(
         log.warn('the migration completed despite the failure; finishing it', {
           error: failureMessage(failure.error),
         });
-        return finish(record, input, destination, failure.disks, landed);
+        return finish(record, input, destination, failure.files, landed);
       }
     }
     const reason = failure.cancelled

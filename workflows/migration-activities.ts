@@ -185,12 +185,14 @@ export interface LiveMigrationHostActivities {
   }): Promise<void>;
 
   /**
-   * Source clean-up after a completed migration: deletes the instance's disks here when they
-   * were block-migrated (never while a domain of the instance is still defined here).
+   * Source clean-up after a completed migration off storage the destination does not share:
+   * deletes the instance's disks and console logs here, then the directories they leave empty
+   * (never while a domain of the instance is still defined here). Idempotent.
    */
   cleanupLiveMigrationSource(request: {
     instanceUuid: string;
     disks: InstanceDisk[];
-    blockMigrated: boolean;
+    consoleFiles: string[];
+    sharedStorage: boolean;
   }): Promise<void>;
 }

@@ -80,6 +80,8 @@ export interface SourceFacts {
    * which must exist on the destination before the guest arrives.
    */
   directories: string[];
+  /** Serial and console log files of the domain inside the instances dir. */
+  consoleFiles: string[];
   memoryMiB: number;
   hypervisorType: string;
   hypervisorVersion: number;

@@ -3,8 +3,8 @@
  * real control worker and host agents, driven through the `ferry` CLI, checked in libvirt, in the
  * guests' serial consoles and in the database.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../lab/command';
 import { bootLabInstance } from '../../lab/fleet';
@@ -95,6 +95,8 @@ describeLab('live migration on the lab', () => {
     await counting('host2', 'beta');
     expect(await diskDigest(diskOn('host2', 'beta'))).toBe(digest);
     await expect(readFile(diskOn('host1', 'beta'))).rejects.toThrow(/ENOENT/);
+    // Its console log and directory too: nothing of beta is left in host1's instances dir.
+    await expect(readdir(dirname(diskOn('host1', 'beta')))).rejects.toThrow(/ENOENT/);
     expect(await domainsOn('host1')).not.toContain('beta');
     await recordHistory('beta', 'live-migration-block');
   });

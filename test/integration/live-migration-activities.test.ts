@@ -9,7 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import {
@@ -412,18 +412,17 @@ function sha256(data: Buffer): string {
       expect(counterIn(after)).toBeGreaterThanOrEqual(counterIn(before));
       await waitForCounter(consoleLog(host2, 'beta'), counterIn(before));
 
-      await destination.call('cleanupLiveMigrationSource', {
+      const cleanup = {
         instanceUuid: beta.uuid,
         disks: facts.disks,
-        blockMigrated: true,
-      });
+        consoleFiles: facts.consoleFiles,
+        sharedStorage: false,
+      };
+      await destination.call('cleanupLiveMigrationSource', cleanup);
       expect(existsSync(destImage)).toBe(true);
-      await source.call('cleanupLiveMigrationSource', {
-        instanceUuid: beta.uuid,
-        disks: facts.disks,
-        blockMigrated: true,
-      });
+      await source.call('cleanupLiveMigrationSource', cleanup);
       expect(existsSync(sourceImage)).toBe(false);
+      expect(existsSync(dirname(sourceImage))).toBe(false);
     });
   });
 

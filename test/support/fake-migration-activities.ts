@@ -166,6 +166,7 @@ export class FakeFleet {
       guestCpuXml: null,
       disks: [{ target: 'vda', path: '/i/demo/disk.qcow2', format: 'qcow2', virtualSizeBytes: 1 }],
       directories: ['/i/demo'],
+      consoleFiles: ['/i/demo/console.log'],
       memoryMiB: 128,
       hypervisorType: 'QEMU',
       hypervisorVersion: 7002000,

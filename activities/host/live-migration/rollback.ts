@@ -8,6 +8,7 @@ import type { HostAgentContext } from '../index';
 import { destroyDomain, undefineDomain } from '../domain-lifecycle';
 import { resolveInstancePath } from '../instance-paths';
 import { withConnection } from '../libvirt';
+import { removeEmptyDirs } from '../resize/instance-files';
 import { findDomain } from './domain-lookup';
 
 type HostContext = Pick<HostAgentContext, 'libvirtUri' | 'instancesDir'>;
@@ -38,22 +39,28 @@ export async function rollbackAtDestination(
 }
 
 /**
- * Deletes the instance's disks here after a block migration, unless a domain of the instance is
- * still defined here (then the disks may still be in use, and nothing is deleted).
+ * Deletes the instance's disks and console logs here after a migration off unshared storage, and
+ * the directories that leaves empty, unless a domain of the instance is still defined here (then
+ * the files may still be in use, and nothing is deleted). Only the files the domain named: a
+ * directory holding anything else stays.
  */
 export async function cleanupSource(
   context: HostContext,
-  request: { instanceUuid: string; disks: InstanceDisk[]; blockMigrated: boolean },
+  request: {
+    instanceUuid: string;
+    disks: InstanceDisk[];
+    consoleFiles: string[];
+    sharedStorage: boolean;
+  },
 ): Promise<void> {
-  if (!request.blockMigrated) return;
+  if (request.sharedStorage) return;
   const defined = await withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, request.instanceUuid);
     await domain?.close();
     return domain !== null;
   });
   if (defined) return;
-  await removeAll(
-    context.instancesDir,
-    request.disks.map((disk) => disk.path),
-  );
+  const files = [...request.disks.map((disk) => disk.path), ...request.consoleFiles];
+  await removeAll(context.instancesDir, files);
+  await removeEmptyDirs(context.instancesDir, files);
 }

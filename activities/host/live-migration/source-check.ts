@@ -82,6 +82,7 @@ async function sourceFacts(
     guestCpuXml: xml.cpuXml,
     disks: await Promise.all(files.map((disk) => instanceDisk(context, disk))),
     directories: [...new Set(directories)],
+    consoleFiles: xml.consoleFiles.filter((path) => isInside(context.instancesDir, dirname(path))),
     memoryMiB: (await domain.getInfo()).maxMem / 1024,
   };
 }
