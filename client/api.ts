@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../activities/control/database';
 import { temporalAnswers } from '../worker/temporal-dev-server';
+import { temporalTls } from '../worker/temporal-tls';
 import type { FerryConfig } from '../worker/config';
 import type { Logger } from '../worker/logging';
 import { authenticate } from './api/auth';
@@ -38,7 +39,7 @@ async function databaseAnswers(db: Database): Promise<{ ok: boolean; error?: str
 /** Whether the stack ferry depends on answers: Temporal's frontend and the database. */
 export async function checkHealth(config: FerryConfig, db: Database): Promise<HealthReport> {
   const [temporal, database] = await Promise.all([
-    temporalAnswers(config.temporalAddress),
+    temporalAnswers(config.temporalAddress, 2000, temporalTls(config)),
     databaseAnswers(db),
   ]);
   return {

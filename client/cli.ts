@@ -59,7 +59,12 @@ async function serveApi(config: FerryConfig): Promise<number> {
   const { Client, Connection } = await import('@temporalio/client');
   const db = await openDatabase(config.databaseUrl);
   // Lazy: the API starts (and /health says so) while Temporal is not up yet.
-  const connection = Connection.lazy({ address: config.temporalAddress, connectTimeout: '5s' });
+  const { temporalTls } = await import('../worker/temporal-tls.js');
+  const connection = Connection.lazy({
+    address: config.temporalAddress,
+    connectTimeout: '5s',
+    tls: temporalTls(config),
+  });
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const server = createApiServer(config, db, client, logger);
   const port = await listen(server, config.apiHost, config.apiPort);

@@ -12,6 +12,7 @@ import { hostTaskQueue } from '../workflows/types';
 import type { FerryConfig } from './config';
 import { installTemporalLogging, type Logger } from './logging';
 import { connectWorker } from './temporal-connection';
+import { temporalTls } from './temporal-tls';
 
 /**
  * The most a heartbeat waits before the worker sends it. An activity learns it was cancelled
@@ -67,9 +68,9 @@ export async function runHostAgent(
     if (!row) throw new Error(`host "${host}" is not registered: add it with \`ferry hosts add\``);
     const log = logger.child({ host });
     installTemporalLogging(log);
-    const connection = await connectWorker(config.temporalAddress, log);
+    const connection = await connectWorker(config, log);
     const client = new Client({
-      connection: Connection.lazy({ address: config.temporalAddress }),
+      connection: Connection.lazy({ address: config.temporalAddress, tls: temporalTls(config) }),
       namespace: config.temporalNamespace,
     });
     try {

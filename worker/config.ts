@@ -18,6 +18,11 @@ export interface FerryConfig {
   temporalAddress: string;
   temporalNamespace: string;
   temporalUiPort: number;
+  /** PEM files for TLS to Temporal; none = plain gRPC. */
+  temporalTlsCaFile: string | null;
+  temporalTlsCertFile: string | null;
+  temporalTlsKeyFile: string | null;
+  temporalTlsServerName: string | null;
   databaseUrl: string;
   resizeConfirmWindowSeconds: number;
   allowResizeToSameHost: boolean;
@@ -92,6 +97,17 @@ function oneOf<T extends string>(...values: T[]): Parse<T> {
 const nonEmpty: Parse<string> = (raw, name) => {
   if (raw.trim() === '') throw new ConfigError(`${name}: must not be empty`);
   return raw.trim();
+};
+
+/** An absolute path (relative ones are taken from the project root) to a file that exists. */
+const readablePath: Parse<string> = (raw, name) => {
+  const path = resolve(projectRoot(), nonEmpty(raw, name));
+  try {
+    readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`${name}: cannot read ${path}: ${(error as Error).message}`);
+  }
+  return path;
 };
 
 const hostPort: Parse<string> = (raw, name) => {
@@ -182,6 +198,42 @@ export const OPTIONS = [
     parse: integer(1, 65535),
     describe: 'Web UI port of the dev server that `npm start` runs',
     shownDefault: '8233',
+  }),
+  option({
+    key: 'temporalTlsCaFile',
+    env: 'FERRY_TEMPORAL_TLS_CA',
+    file: 'temporal_tls_ca',
+    default: fixed<string | null>(null),
+    parse: readablePath,
+    describe: "CA certificate (PEM) that signed the Temporal frontend's; setting it turns TLS on",
+    shownDefault: 'none',
+  }),
+  option({
+    key: 'temporalTlsCertFile',
+    env: 'FERRY_TEMPORAL_TLS_CERT',
+    file: 'temporal_tls_cert',
+    default: fixed<string | null>(null),
+    parse: readablePath,
+    describe: 'Client certificate (PEM) for mutual TLS to Temporal; needs the key too',
+    shownDefault: 'none',
+  }),
+  option({
+    key: 'temporalTlsKeyFile',
+    env: 'FERRY_TEMPORAL_TLS_KEY',
+    file: 'temporal_tls_key',
+    default: fixed<string | null>(null),
+    parse: readablePath,
+    describe: "The client certificate's private key (PEM)",
+    shownDefault: 'none',
+  }),
+  option({
+    key: 'temporalTlsServerName',
+    env: 'FERRY_TEMPORAL_TLS_SERVER_NAME',
+    file: 'temporal_tls_server_name',
+    default: fixed<string | null>(null),
+    parse: nonEmpty,
+    describe: "Name to check the frontend's certificate against, when not the address's host",
+    shownDefault: 'address host',
   }),
   option({
     key: 'databaseUrl',
@@ -419,7 +471,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       config[spec.key] = spec.default(config as Partial<FerryConfig>, env);
     }
   }
-  return config as FerryConfig;
+  return checkTemporalTls(config as FerryConfig);
+}
+
+/** A client certificate needs its key and a CA; the other TLS settings need the CA. */
+function checkTemporalTls(config: FerryConfig): FerryConfig {
+  const { temporalTlsCaFile, temporalTlsCertFile, temporalTlsKeyFile } = config;
+  if ((temporalTlsCertFile === null) !== (temporalTlsKeyFile === null)) {
+    throw new ConfigError(
+      'FERRY_TEMPORAL_TLS_CERT and FERRY_TEMPORAL_TLS_KEY: set both (mutual TLS) or neither',
+    );
+  }
+  if (temporalTlsCaFile === null && (temporalTlsCertFile ?? config.temporalTlsServerName)) {
+    throw new ConfigError(
+      'FERRY_TEMPORAL_TLS_CA: needed by the other FERRY_TEMPORAL_TLS_* settings',
+    );
+  }
+  return config;
 }
 
 /** The provider a database URL selects. */

@@ -13,7 +13,7 @@ import { connectWorker } from './temporal-connection';
 export async function runControlWorker(config: FerryConfig, logger: Logger): Promise<void> {
   installTemporalLogging(logger);
   const db = await openDatabase(config.databaseUrl);
-  const connection = await connectWorker(config.temporalAddress, logger);
+  const connection = await connectWorker(config, logger);
   try {
     const worker = await Worker.create({
       connection,

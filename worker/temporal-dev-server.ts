@@ -1,4 +1,4 @@
-import { Connection } from '@temporalio/client';
+import { Connection, type TLSConfig } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -34,9 +34,13 @@ export function temporalBinary(): string {
 }
 
 /** True when a Temporal frontend at `address` answers within `timeoutMs`. */
-export async function temporalAnswers(address: string, timeoutMs = 2000): Promise<boolean> {
+export async function temporalAnswers(
+  address: string,
+  timeoutMs = 2000,
+  tls?: TLSConfig,
+): Promise<boolean> {
   try {
-    const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    const connection = await Connection.connect({ address, connectTimeout: timeoutMs, tls });
     try {
       await connection.workflowService.getSystemInfo({});
       return true;

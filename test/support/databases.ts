@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 
 /** The local PostgreSQL server every machine of this kind runs (trust auth). */
-const POSTGRES_ADMIN_URL =
+export const POSTGRES_ADMIN_URL =
   process.env.FERRY_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 
 export interface ScratchDatabase {
@@ -41,9 +41,10 @@ export async function scratchDatabase(provider: 'sqlite' | 'postgresql'): Promis
   return {
     provider,
     url: url.toString(),
-    drop: () =>
-      admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-        () => undefined,
-      ),
+    drop: () => dropDatabase(name),
   };
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }

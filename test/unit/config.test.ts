@@ -100,6 +100,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FERRY_CONFIG: '/nonexistent/ferry.json' })).toThrow(/cannot read/);
   });
 
+  it('takes the Temporal TLS files only when they exist, the pair together, with a CA', () => {
+    const pem = configFile('-----BEGIN CERTIFICATE-----');
+    expect(loadConfig({ FERRY_TEMPORAL_TLS_CA: pem })).toMatchObject({
+      temporalTlsCaFile: pem,
+      temporalTlsCertFile: null,
+    });
+    expect(() => loadConfig({ FERRY_TEMPORAL_TLS_CA: '/nonexistent/ca.pem' })).toThrow(
+      /FERRY_TEMPORAL_TLS_CA: cannot read \/nonexistent\/ca.pem/,
+    );
+    expect(() => loadConfig({ FERRY_TEMPORAL_TLS_CA: pem, FERRY_TEMPORAL_TLS_CERT: pem })).toThrow(
+      /FERRY_TEMPORAL_TLS_CERT and FERRY_TEMPORAL_TLS_KEY: set both/,
+    );
+    expect(() => loadConfig({ FERRY_TEMPORAL_TLS_CERT: pem, FERRY_TEMPORAL_TLS_KEY: pem })).toThrow(
+      /FERRY_TEMPORAL_TLS_CA: needed/,
+    );
+  });
+
   it('hides database passwords', () => {
     expect(redactUrl('postgresql://ferry:s3cret@db:5432/ferry')).toBe(
       'postgresql://ferry:***@db:5432/ferry',
