@@ -70,12 +70,17 @@ export function copyingAgent(host: string) {
   });
 }
 
-/** Resize steps on a host: power off, define, start, move disks; minutes at most. */
+/**
+ * Resize steps on a host: power off, define, start, move disks; minutes at most. The heartbeat
+ * timeout finds a dead agent in seconds (the crash matrix waited out the 5 minutes before); the
+ * one step that waits, the graceful shutdown, heartbeats while it does.
+ */
 export function resizingAgent(host: string) {
   return proxyActivities<ResizeHostActivities>({
     taskQueue: hostTaskQueue(host),
     scheduleToCloseTimeout: '10m',
     startToCloseTimeout: '5m',
+    heartbeatTimeout: '30s',
     retry: { maximumAttempts: 5, maximumInterval: '30s', nonRetryableErrorTypes },
   });
 }

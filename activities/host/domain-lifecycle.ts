@@ -11,6 +11,8 @@ import { DOMAIN_STATE, VIR_ERR, isLibvirtError, type Connection, type Domain } f
 export type ShutdownOutcome = 'graceful' | 'destroyed' | 'already-off';
 
 export interface ShutdownOptions {
+  /** Called at every look while waiting (an activity heartbeats there). */
+  onWait?: () => void;
   /** How long the guest has to power off after the ACPI power button before it is destroyed. */
   timeoutMs: number;
 }
@@ -66,13 +68,14 @@ export function destroyDomain(domain: Domain): Promise<boolean> {
  */
 export async function shutdownDomain(
   domain: Domain,
-  { timeoutMs }: ShutdownOptions,
+  { timeoutMs, onWait }: ShutdownOptions,
 ): Promise<ShutdownOutcome> {
   if (!(await unlessShutOff(domain, () => domain.shutdown()))) return 'already-off';
   const deadline = Date.now() + timeoutMs;
   do {
     await sleep(Math.min(SHUTDOWN_POLL_MS, Math.max(0, deadline - Date.now())));
     if (await isShutOff(domain)) return 'graceful';
+    onWait?.();
   } while (Date.now() < deadline);
   return (await destroyDomain(domain)) ? 'destroyed' : 'graceful';
 }

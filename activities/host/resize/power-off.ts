@@ -4,6 +4,7 @@
  * (renames, on the same filesystem). A retry finds the domain off and the disks aside, and returns
  * the same snapshot.
  */
+import { heartbeat } from '@temporalio/activity';
 import type { ResizeHostActivities, ResizeSourceSnapshot } from '../../../workflows/resize-types';
 import { shutdownDomain } from '../domain-lifecycle';
 import { resolveInstancePath } from '../instance-paths';
@@ -74,6 +75,7 @@ export function powerOffAndSetAside(
       await rememberPowerOff(asideDir, { wasRunning, powerOff: recalled?.powerOff ?? null });
       const outcome = await shutdownDomain(domain, {
         timeoutMs: request.shutdownTimeoutSeconds * 1000,
+        onWait: () => heartbeat(),
       });
       const powerOff = recalled?.powerOff ?? outcome;
       await rememberPowerOff(asideDir, { wasRunning, powerOff });
