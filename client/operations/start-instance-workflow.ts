@@ -44,6 +44,7 @@ export async function startInstanceWorkflow(
       args: [start.input],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      memo: { migrationUuid: migration.uuid },
       typedSearchAttributes: [
         { key: FerryInstance, value: instance.name },
         { key: FerryOperation, value: migration.migrationType },
@@ -53,6 +54,14 @@ export async function startInstanceWorkflow(
       ],
     });
   } catch (error) {
+    // A start that failed on the way back (a timeout, a dropped connection) may have started
+    // the workflow all the same: then the Migration row is its record and must stay.
+    if (
+      !(error instanceof WorkflowExecutionAlreadyStartedError) &&
+      (await startedAnyway(client, migration))
+    ) {
+      return started(instance, migration);
+    }
     await db.migration.delete({ where: { id: migration.id } });
     if (error instanceof WorkflowExecutionAlreadyStartedError) {
       throw new RequestError(
@@ -63,6 +72,10 @@ export async function startInstanceWorkflow(
     }
     throw error;
   }
+  return started(instance, migration);
+}
+
+function started(instance: Instance, migration: Migration): StartedMigration {
   return {
     migrationId: migration.id,
     migrationUuid: migration.uuid,
@@ -71,4 +84,14 @@ export async function startInstanceWorkflow(
     instanceName: instance.name,
     sourceHost: instance.hostName,
   };
+}
+
+/** Whether the instance's workflow now running is this migration's (its memo names it). */
+async function startedAnyway(client: Client, migration: Migration): Promise<boolean> {
+  try {
+    const { status, memo } = await client.workflow.getHandle(migration.workflowId).describe();
+    return status.name === 'RUNNING' && memo?.migrationUuid === migration.uuid;
+  } catch {
+    return false;
+  }
 }

@@ -133,4 +133,31 @@ describe('startLiveMigration', () => {
       await client.workflow.getHandle(first.workflowId).terminate('test over');
     }
   });
+
+  it('keeps the Migration row when the start failed on the way back but the workflow started', async () => {
+    const vm = await newInstance();
+    // MOCK at one step: the real start reaches the server, then the answer is lost.
+    const lossy = Object.create(client) as Client;
+    Object.defineProperty(lossy, 'workflow', {
+      value: Object.assign(Object.create(client.workflow), {
+        start: async (...args: Parameters<Client['workflow']['start']>) => {
+          await client.workflow.start(...args);
+          throw new Error('14 UNAVAILABLE: connection reset (injected)');
+        },
+      }),
+    });
+    const started = await startLiveMigration(db, lossy, config, {
+      instance: vm.name,
+      blockMigration: 'auto',
+      requestedBy: 'test',
+    });
+    try {
+      const row = await db.migration.findUnique({ where: { uuid: started.migrationUuid } });
+      expect(row).toMatchObject({ status: 'accepted', workflowId: instanceWorkflowId(vm.uuid) });
+      const { memo } = await client.workflow.getHandle(started.workflowId).describe();
+      expect(memo).toEqual({ migrationUuid: started.migrationUuid });
+    } finally {
+      await client.workflow.getHandle(started.workflowId).terminate('test over');
+    }
+  });
 });
