@@ -1,0 +1,56 @@
+/**
+ * Host agents of the `sim` driver: one worker per simulated host, on that host's task queue,
+ * all in one process and answering from one SimFleet. Benchmarks and scale tests only: a real
+ * fleet runs `ferry agent` on each compute host.
+ */
+import { Context } from '@temporalio/activity';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Database } from '../activities/control/database';
+import { saveMigrationProgress } from '../activities/control/migration-progress';
+import { createSimLiveMigrationActivities } from '../activities/host/sim/live-migration';
+import type { SimFleet } from '../activities/host/sim/sim-fleet';
+import { MIGRATION_PROGRESS_SIGNAL, type MigrationProgress } from '../workflows/migration-types';
+import { hostTaskQueue } from '../workflows/types';
+
+export interface SimAgents {
+  /** Stops every worker and waits for them. */
+  shutdown(): Promise<void>;
+}
+
+export async function startSimAgents(options: {
+  connection: NativeConnection;
+  client: Client;
+  namespace: string;
+  db: Database;
+  fleet: SimFleet;
+}): Promise<SimAgents> {
+  const { connection, client, namespace, db, fleet } = options;
+  const reportProgress = async (migrationUuid: string, progress: MigrationProgress) => {
+    const { workflowId, runId } = Context.current().info.workflowExecution ?? {};
+    await Promise.all([
+      saveMigrationProgress(db, migrationUuid, progress),
+      workflowId &&
+        client.workflow.getHandle(workflowId, runId).signal(MIGRATION_PROGRESS_SIGNAL, progress),
+    ]);
+  };
+  const workers = await Promise.all(
+    fleet.hosts.map((hostName) =>
+      Worker.create({
+        connection,
+        namespace,
+        taskQueue: hostTaskQueue(hostName),
+        maxConcurrentActivityTaskPolls: 1,
+        maxHeartbeatThrottleInterval: '1s',
+        activities: createSimLiveMigrationActivities({ fleet, hostName, reportProgress }),
+      }),
+    ),
+  );
+  const running = workers.map((worker) => worker.run());
+  return {
+    async shutdown() {
+      workers.forEach((worker) => worker.shutdown());
+      await Promise.all(running);
+    },
+  };
+}
