@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Database } from '../../activities/control/database';
 import { instanceWorkflowId } from '../../workflows/migration-types';
@@ -8,7 +9,8 @@ import { RequestError } from './request-error';
 
 /**
  * Confirms or reverts the resize an instance waits in VERIFY_RESIZE for, through the workflow's
- * Update: refused at once (409, with the reason) when it is not waiting; resolves once done.
+ * Update: refused at once (409, with the reason) when it is not waiting, unless its record says it
+ * is (then the workflow is catching up, and the decision waits for it); resolves once done.
  */
 export async function decideResize(
   db: Database,
@@ -24,15 +26,35 @@ export async function decideResize(
       409,
       `instance ${instance.name} is not in VERIFY_RESIZE: there is no resize to ${decision}`,
     );
-  try {
-    const { status, type } = await handle.describe();
-    if (status.name !== 'RUNNING' || type !== 'resize') throw notWaiting();
-    return await handle.executeUpdate(decision === 'confirm' ? confirmUpdate : revertUpdate);
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw notWaiting();
-    if (error instanceof WorkflowUpdateFailedError) {
-      throw new RequestError('InstanceInvalidState', 409, error.cause?.message ?? error.message);
+  const deadline = Date.now() + CATCH_UP_MS;
+  for (;;) {
+    try {
+      const { status, type } = await handle.describe();
+      if (status.name !== 'RUNNING' || type !== 'resize') throw notWaiting();
+      return await handle.executeUpdate(decision === 'confirm' ? confirmUpdate : revertUpdate);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw notWaiting();
+      if (!(error instanceof WorkflowUpdateFailedError)) throw error;
+      if (Date.now() > deadline || !(await recordedAsWaiting(db, instance.uuid))) {
+        throw new RequestError('InstanceInvalidState', 409, error.cause?.message ?? error.message);
+      }
+      await sleep(CATCH_UP_POLL_MS);
     }
-    throw error;
   }
+}
+
+/**
+ * How long a decision waits for a workflow that is behind its record: the row says finished
+ * (VERIFY_RESIZE) while the workflow has not yet seen the step that wrote it complete, as after
+ * a control worker died right after that step (the step is retried once its timeout is over).
+ */
+const CATCH_UP_MS = 90_000;
+const CATCH_UP_POLL_MS = 2000;
+
+async function recordedAsWaiting(db: Database, instanceUuid: string): Promise<boolean> {
+  const latest = await db.migration.findFirst({
+    where: { instanceUuid },
+    orderBy: { id: 'desc' },
+  });
+  return latest?.status === 'finished';
 }
