@@ -99,6 +99,8 @@ async function virshLiveMigration(bench: Bench, guest: string): Promise<number> 
   const dest = otherHost(bench, source.name);
   const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
   const started = performance.now();
+  // By hand too, the guest's directory (its console log) must exist on the destination first.
+  await runInHost(dest, ['mkdir', '-p', guestFiles(guest).dir]);
   await virsh(source, [...args, guest, dest.libvirtUriInLab]);
   const ms = performance.now() - started;
   await counting(dest, guest);
