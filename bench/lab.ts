@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { openDatabase, type Database } from '../activities/control/database';
@@ -24,8 +23,9 @@ import { startResize } from '../client/operations/start-resize';
 import { run, runInHost } from '../lab/command';
 import { bootLabInstance, bringUpLab, takeDownLab } from '../lab/fleet';
 import { guestFiles } from '../lab/guest-domain';
-import { readCounter } from '../lab/guest';
+import { waitForCounter } from '../lab/guest';
 import { rootNamespacePath } from '../lab/layout';
+import { waitFor } from '../lab/processes';
 import type { LabHost } from '../lab/state';
 import { loadConfig, type FerryConfig } from '../worker/config';
 import { projectRoot } from '../worker/project-root';
@@ -37,15 +37,8 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within 180 s`);
-    await sleep(50);
-  }
-}
+/** How long any one step of a run may take. */
+const STEP_TIMEOUT_MS = 180_000;
 
 interface Bench {
   config: FerryConfig;
@@ -68,10 +61,11 @@ async function whereIs(bench: Bench, guest: string): Promise<LabHost> {
 
 /** Waits until the guest counts on `host` again: the migration is over for its user too. */
 async function counting(host: LabHost, guest: string): Promise<void> {
-  const log = rootNamespacePath(host.rootPath, guestFiles(guest).serialLog);
-  const first = await until(`${guest} counting on ${host.name}`, () => readCounter(log));
-  await until(`${guest} counting on`, async () =>
-    ((await readCounter(log)) ?? -1) > first ? true : undefined,
+  const serialLog = rootNamespacePath(host.rootPath, guestFiles(guest).serialLog);
+  await waitForCounter(
+    serialLog,
+    await waitForCounter(serialLog, -1, STEP_TIMEOUT_MS),
+    STEP_TIMEOUT_MS,
   );
 }
 
@@ -118,13 +112,17 @@ async function ferryColdMigration(bench: Bench, guest: string): Promise<number> 
     host: dest.name,
     requestedBy: 'bench',
   });
-  await until('VERIFY_RESIZE', async () => {
-    const row = await bench.db.migration.findUniqueOrThrow({
-      where: { uuid: resize.migrationUuid },
-    });
-    if (row.status === 'error') throw new Error(`ferry cold migration failed: ${row.error}`);
-    return row.status === 'finished' ? true : undefined;
-  });
+  await waitFor(
+    'VERIFY_RESIZE',
+    async () => {
+      const row = await bench.db.migration.findUniqueOrThrow({
+        where: { uuid: resize.migrationUuid },
+      });
+      if (row.status === 'error') throw new Error(`ferry cold migration failed: ${row.error}`);
+      return row.status === 'finished' ? true : undefined;
+    },
+    STEP_TIMEOUT_MS,
+  );
   await decideResize(bench.db, bench.client, guest, 'confirm');
   const ms = performance.now() - started;
   await counting(dest, guest);
@@ -138,8 +136,11 @@ async function manualColdMigration(bench: Bench, guest: string, dir: string): Pr
   const xml = join(dir, `${guest}.xml`);
   const started = performance.now();
   await virsh(source, ['shutdown', guest]);
-  await until(`${guest} shut off`, async () =>
-    (await virsh(source, ['domstate', guest])).trim() === 'shut off' ? true : undefined,
+  await waitFor(
+    `${guest} shut off`,
+    async () =>
+      (await virsh(source, ['domstate', guest])).trim() === 'shut off' ? true : undefined,
+    STEP_TIMEOUT_MS,
   );
   await writeFile(xml, await virsh(source, ['dumpxml', guest]));
   const ssh = ['-o', 'BatchMode=yes', '-P', String(dest.sshPort)];
@@ -202,14 +203,18 @@ async function main(): Promise<void> {
     );
     // Records each hypervisor (type, version, CPU) as `ferry hosts refresh` does, once agents run.
     const cli = join(projectRoot(), 'dist', 'client', 'cli.js');
-    await until('hosts refreshed', async () => {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [cli, 'hosts', 'refresh', '--json'],
-        { env: { ...process.env, ...env } },
-      );
-      return JSON.parse(stdout).failed.length === 0 ? true : undefined;
-    });
+    await waitFor(
+      'hosts refreshed',
+      async () => {
+        const refreshed = await promisify(execFile)(
+          process.execPath,
+          [cli, 'hosts', 'refresh', '--json'],
+          { env: { ...process.env, ...env } },
+        ).catch(() => undefined);
+        return refreshed && JSON.parse(refreshed.stdout).failed.length === 0 ? true : undefined;
+      },
+      STEP_TIMEOUT_MS,
+    );
     const bench: Bench = {
       config,
       db: await openDatabase(config.databaseUrl),

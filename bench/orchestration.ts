@@ -26,6 +26,7 @@ import { SimFleet } from '../activities/host/sim/sim-fleet';
 import { startLiveMigration } from '../client/operations/start-live-migration';
 import { scratchDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/free-port';
+import { createLogger } from '../worker/logging';
 import { startSimAgents } from '../worker/sim-agents';
 import { projectRoot } from '../worker/project-root';
 import { startDevServer } from '../worker/temporal-dev-server';
@@ -213,6 +214,7 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       namespace: 'default',
       db,
       fleet,
+      log: createLogger({ logLevel: 'warn', logFormat: 'json' }, 'bench'),
     });
     cleanups.unshift(() => agents.shutdown());
     // No source waits for a slot: the queue's back-off would be measured, not ferry.

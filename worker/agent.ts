@@ -25,7 +25,7 @@ const MAX_HEARTBEAT_THROTTLE = '1s';
  * Saves the progress to the Migration row and signals it to the workflow of the activity calling
  * (the migrating one), independently: each failure is logged, none is thrown.
  */
-function progressReporter(
+export function progressReporter(
   db: Database,
   client: Client,
   log: Logger,

@@ -3,15 +3,14 @@
  * all in one process and answering from one SimFleet. Benchmarks and scale tests only: a real
  * fleet runs `ferry agent` on each compute host.
  */
-import { Context } from '@temporalio/activity';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Database } from '../activities/control/database';
-import { saveMigrationProgress } from '../activities/control/migration-progress';
 import { createSimLiveMigrationActivities } from '../activities/host/sim/live-migration';
 import type { SimFleet } from '../activities/host/sim/sim-fleet';
-import { MIGRATION_PROGRESS_SIGNAL, type MigrationProgress } from '../workflows/migration-types';
 import { hostTaskQueue } from '../workflows/types';
+import { progressReporter } from './agent';
+import type { Logger } from './logging';
 
 export interface SimAgents {
   /** Stops every worker and waits for them. */
@@ -24,16 +23,10 @@ export async function startSimAgents(options: {
   namespace: string;
   db: Database;
   fleet: SimFleet;
+  log: Logger;
 }): Promise<SimAgents> {
-  const { connection, client, namespace, db, fleet } = options;
-  const reportProgress = async (migrationUuid: string, progress: MigrationProgress) => {
-    const { workflowId, runId } = Context.current().info.workflowExecution ?? {};
-    await Promise.all([
-      saveMigrationProgress(db, migrationUuid, progress),
-      workflowId &&
-        client.workflow.getHandle(workflowId, runId).signal(MIGRATION_PROGRESS_SIGNAL, progress),
-    ]);
-  };
+  const { connection, client, namespace, db, fleet, log } = options;
+  const reportProgress = progressReporter(db, client, log);
   const workers = await Promise.all(
     fleet.hosts.map((hostName) =>
       Worker.create({

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { projectRoot } from './project-root';
 import { FERRY_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { temporalAnswers, temporalBinary } from './temporal-dev-server';
+import { temporalTls } from './temporal-tls';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 
@@ -267,14 +268,14 @@ export async function startProductionTemporal(
   };
   const address = `127.0.0.1:${options.ports[0]}`;
   const deadline = Date.now() + 90_000;
-  const clientTls = options.tls && {
-    serverRootCACertificate: readFileSync(options.tls.caFile),
-    serverNameOverride: options.tls.serverName,
-    clientCertPair: {
-      crt: readFileSync(options.tls.clientCertFile),
-      key: readFileSync(options.tls.clientKeyFile),
-    },
-  };
+  const clientTls =
+    options.tls &&
+    temporalTls({
+      temporalTlsCaFile: options.tls.caFile,
+      temporalTlsCertFile: options.tls.clientCertFile,
+      temporalTlsKeyFile: options.tls.clientKeyFile,
+      temporalTlsServerName: options.tls.serverName,
+    });
   while (!(await temporalAnswers(address, 2000, clientTls))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
