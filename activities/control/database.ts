@@ -9,13 +9,29 @@ import { databaseAdapter } from './database-adapter';
  */
 export type Database = PrismaClient;
 
-/** Opens the database a URL names. SQLite waits up to 10 s for another process's write lock. */
+/**
+ * Opens the database a URL names. SQLite waits up to 10 s for another process's write lock. It
+ * keeps its rollback journal: in WAL mode, writes through libSQL failed with SQLITE_IOERR_SHORT_READ
+ * once the process had connected a Temporal client (docs/local-activities.md).
+ */
 export async function openDatabase(url: string): Promise<Database> {
   const adapter = databaseAdapter(url);
   if (databaseProvider(url) === 'postgresql') {
-    return new PostgresPrismaClient({ adapter }) as unknown as Database;
+    const db = new PostgresPrismaClient({ adapter }) as unknown as Database;
+    providers.set(db, 'postgresql');
+    return db;
   }
   const db = new PrismaClient({ adapter });
   await db.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
+  providers.set(db, 'sqlite');
   return db;
+}
+
+const providers = new WeakMap<Database, 'sqlite' | 'postgresql'>();
+
+/** Which provider an opened database runs on, for the few queries whose SQL differs. */
+export function providerOf(db: Database): 'sqlite' | 'postgresql' {
+  const provider = providers.get(db);
+  if (!provider) throw new Error('providerOf: a database not opened by openDatabase');
+  return provider;
 }

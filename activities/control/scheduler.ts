@@ -1,7 +1,8 @@
 /**
  * Nova's filter scheduler for one instance: every host goes through the filters, the ones that
  * pass are weighed, best first. The filters and the weigher are pure functions over HostState;
- * selectDestinations reads the hosts and their usage and applies them. docs/scheduler.md.
+ * selectDestinations asks the database for the same choice (placement.ts), and applies them to
+ * a requested host and to explain a refusal. docs/scheduler.md.
  */
 import type { Database } from './database';
 import {
@@ -13,6 +14,7 @@ import {
 } from './host-state';
 import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid } from './migration-lookup';
+import { placeInstance } from './placement';
 
 /** What is being placed and where it must not go (Nova's RequestSpec). */
 export interface RequestSpec {
@@ -184,11 +186,15 @@ function checkRequestedHost(hosts: readonly HostState[], spec: RequestSpec, name
   return name;
 }
 
+/** How many destinations selectDestinations returns: the best host and its alternates. */
+export const DESTINATIONS_RETURNED = 10;
+
 /**
  * The destinations for a migration, best first: with `requestedHost`, that host alone once it
- * passes every filter; otherwise every host that passes. The source only with `allowSameHost`.
- * Neither this migration's own claims nor the instance's own flavor are counted against any host:
- * on the source, the new size replaces the old one.
+ * passes every filter; otherwise the best DESTINATIONS_RETURNED of the hosts that pass, chosen in
+ * the database (placement.ts). The source only with `allowSameHost`. Neither this migration's own
+ * claims nor the instance's own flavor are counted against any host: on the source, the new size
+ * replaces the old one. When no host passes, every host's state is read to say why.
  */
 export async function selectDestinations(
   db: Database,
@@ -200,28 +206,30 @@ export async function selectDestinations(
   },
 ): Promise<string[]> {
   const migration = await getMigrationByUuid(db, request.migrationUuid);
-  const hosts = await readHostStates(db, {
+  const exclusions = {
     excludeMigrationId: migration.id,
     excludeInstanceUuid: migration.instanceUuid,
-  });
+  };
+  const named = [migration.sourceHost, ...(request.requestedHost ? [request.requestedHost] : [])];
+  const states = await readHostStates(db, { names: named, ...exclusions });
   const spec: RequestSpec = {
     instanceName: migration.instance.name,
     sourceHost: migration.sourceHost,
-    source: hosts.find((host) => host.name === migration.sourceHost),
+    source: states.find((host) => host.name === migration.sourceHost),
     ignoreHosts: request.exclude,
     allowSameHost: request.allowSameHost ?? false,
     needs: flavorResources(migration.newFlavor),
   };
   if (request.requestedHost !== null) {
-    return [checkRequestedHost(hosts, spec, request.requestedHost)];
+    return [checkRequestedHost(states, spec, request.requestedHost)];
   }
-  const { passed, refused } = filterHosts(hosts, spec);
-  if (passed.length === 0) {
-    const reasons = refused.map(({ host, filter, reason }) => `${host} (${filter}: ${reason})`);
-    throw migrationFailure(
-      'NoValidHost',
-      `no valid host for instance ${spec.instanceName}: ${reasons.join(', ')}`,
-    );
-  }
-  return weighHosts(passed).map((host) => host.name);
+  const placed = await placeInstance(db, { ...spec, ...exclusions, limit: DESTINATIONS_RETURNED });
+  if (placed.length > 0) return placed;
+  const { passed, refused } = filterHosts(await readHostStates(db, exclusions), spec);
+  if (passed.length > 0) return weighHosts(passed).map((host) => host.name);
+  const reasons = refused.map(({ host, filter, reason }) => `${host} (${filter}: ${reason})`);
+  throw migrationFailure(
+    'NoValidHost',
+    `no valid host for instance ${spec.instanceName}: ${reasons.join(', ')}`,
+  );
 }

@@ -24,8 +24,14 @@ async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A new, empty database of the given provider, dropped again by drop(). */
-export async function scratchDatabase(provider: 'sqlite' | 'postgresql'): Promise<ScratchDatabase> {
+/**
+ * A new, empty database of the given provider, dropped again by drop(). `icuLocale` gives a
+ * PostgreSQL database that locale's collation (the server's default here sorts by code point).
+ */
+export async function scratchDatabase(
+  provider: 'sqlite' | 'postgresql',
+  options: { icuLocale?: string } = {},
+): Promise<ScratchDatabase> {
   if (provider === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-test-db-'));
     return {
@@ -35,7 +41,10 @@ export async function scratchDatabase(provider: 'sqlite' | 'postgresql'): Promis
     };
   }
   const name = `ferry_test_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  const locale = options.icuLocale
+    ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale}' LOCALE 'C.UTF-8'`
+    : '';
+  await admin((client) => client.query(`CREATE DATABASE ${name}${locale}`));
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
   return {
