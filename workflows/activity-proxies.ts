@@ -1,5 +1,10 @@
 /** How the migration workflows reach their activities: timeouts and retries per kind of step. */
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+} from '@temporalio/workflow';
 import type {
   LiveMigrationHostActivities,
   MigrationControlActivities,
@@ -10,11 +15,31 @@ import { hostTaskQueue } from './types';
 
 const nonRetryableErrorTypes = [...MIGRATION_ERRORS];
 
-/** Database and scheduler steps on the control queue: short, retried until the database answers. */
-export const control = proxyActivities<MigrationControlActivities>({
+/**
+ * Database and scheduler steps: short, retried until the database answers. They run as local
+ * activities, in the control worker that runs the workflow (which has the database): no task
+ * queue round trip through the server per step, and consecutive steps share one workflow task;
+ * the history shows each as a MarkerRecorded event. They are idempotent, since a local activity
+ * whose workflow task was lost runs again. Workflows started before this patch keep their remote
+ * activities while they replay what they already did (docs/local-activities.md).
+ */
+const CONTROL_AS_LOCAL_ACTIVITIES = 'control-as-local-activities';
+const controlOptions = {
   startToCloseTimeout: '30s',
   retry: { maximumInterval: '30s', nonRetryableErrorTypes },
-});
+} as const;
+
+function controlProxy<T extends object>(local: T, remote: T): T {
+  return new Proxy(local, {
+    get: (_, step: string | symbol) =>
+      Reflect.get(patched(CONTROL_AS_LOCAL_ACTIVITIES) ? local : remote, step),
+  });
+}
+
+export const control = controlProxy(
+  proxyLocalActivities<MigrationControlActivities>(controlOptions),
+  proxyActivities<MigrationControlActivities>(controlOptions),
+);
 
 /**
  * Short host steps (pre-checks, prepare, locate): an agent that does not pick the task up within
@@ -85,8 +110,8 @@ export function resizingAgent(host: string) {
   });
 }
 
-/** Database steps of a resize on the control queue. */
-export const resizeControl = proxyActivities<ResizeControlActivities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumInterval: '30s', nonRetryableErrorTypes },
-});
+/** Database steps of a resize, local activities as `control`'s. */
+export const resizeControl = controlProxy(
+  proxyLocalActivities<ResizeControlActivities>(controlOptions),
+  proxyActivities<ResizeControlActivities>(controlOptions),
+);

@@ -11,6 +11,8 @@ import { UPDATE_DEADLINE_MS } from '../../client/api/workflow-updates';
 import type { LiveMigrationInput } from '../../workflows/migration-types';
 import { instanceWorkflowId } from '../../workflows/migration-types';
 import type { ResizeInput } from '../../workflows/resize-types';
+import { FakeFleet } from '../support/fake-migration-activities';
+import { FakeResizeFleet } from '../support/fake-resize-activities';
 import {
   addInstance,
   seedFleet,
@@ -604,7 +606,11 @@ describe('the REST API', () => {
   });
 
   describe('Updates to workflows', () => {
-    /** A real worker with ferry's workflows and no activities: workflows wait at their first step. */
+    /**
+     * A real worker with ferry's workflows and MOCK control steps (test/support/fake-*.ts; they
+     * run as local activities, so they must answer) and no host agent: each workflow waits at its
+     * first host step, where updates reach it.
+     */
     const taskQueue = `ferry-api-test-${randomUUID()}`;
     let connection: NativeConnection;
     let worker: Worker;
@@ -619,7 +625,10 @@ describe('the REST API', () => {
         connection,
         taskQueue,
         workflowsPath: require.resolve('../../workflows'),
-        activities: {},
+        activities: {
+          ...new FakeFleet('src', ['src', 'dst']).controlActivities(),
+          ...new FakeResizeFleet('src', ['src', 'dst']).controlActivities(),
+        },
       });
       running = worker.run();
     });
@@ -713,7 +722,7 @@ describe('the REST API', () => {
           body: {
             conflictingRequest: {
               code: 409,
-              message: `Cannot 'confirmResize' instance ${vm.uuid}: cannot confirm ${vm.name}: it is not in VERIFY_RESIZE (migration pre-migrating)`,
+              message: `Cannot 'confirmResize' instance ${vm.uuid}: cannot confirm ${vm.name}: it is not in VERIFY_RESIZE (migration migrating)`,
             },
           },
         }),

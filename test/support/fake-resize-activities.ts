@@ -31,6 +31,8 @@ export class FakeResizeFleet {
   readonly domains = new Map<string, 'running' | 'shutoff'>();
   /** Hosts holding the instance's disks (aside or in place). */
   readonly disks = new Map<string, 'in-place' | 'aside'>();
+  /** Whether the source's power-off waits until released (to act while the resize runs). */
+  powerOffGate: Promise<void> | undefined;
 
   constructor(
     readonly source: string,
@@ -136,6 +138,7 @@ export class FakeResizeFleet {
     return {
       powerOffAndSetAsideSource: async ({ setAside }) => {
         this.enter('powerOffAndSetAsideSource', host);
+        await this.powerOffGate;
         this.domains.set(host, 'shutoff');
         if (setAside) this.disks.set(host, 'aside');
         return {

@@ -116,14 +116,28 @@ describe('resize (mocked activities)', () => {
 
   it('refuses confirm and revert before VERIFY_RESIZE', async () => {
     const fakes = fleet();
-    fakes.instance.taskState = 'migrating';
-    await runResize(fakes, {}, async (handle) => {
-      const refused = await handle.executeUpdate(confirmUpdate).catch((e: unknown) => e);
-      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-      expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(/not in VERIFY_RESIZE/);
-      await handle.result().catch(() => undefined);
+    let release = () => {};
+    fakes.powerOffGate = new Promise((resolve) => (release = resolve));
+    const state = await runResize(fakes, {}, async (handle) => {
+      while (!fakes.calls.some((call) => call.endsWith(':powerOffAndSetAsideSource'))) {
+        await sleep(20);
+      }
+      try {
+        for (const update of [confirmUpdate, revertUpdate]) {
+          const refused = await handle.executeUpdate(update).catch((e: unknown) => e);
+          expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+          expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(
+            /not in VERIFY_RESIZE \(migration migrating\)/,
+          );
+        }
+      } finally {
+        release();
+      }
+      await verifyResize(handle);
+      await handle.executeUpdate(confirmUpdate);
+      return handle.result();
     });
-    expect(fakes.instance.taskState).toBe('migrating');
+    expect(state.status).toBe('confirmed');
   });
 
   it('confirms by itself when resize_confirm_window passes, and says so', async () => {
