@@ -88,7 +88,10 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   else args.push('--ui-port', String(options.uiPort));
   if (options.dbFilename) {
     mkdirSync(dirname(options.dbFilename), { recursive: true });
+    // WAL with synchronous=NORMAL: a commit survives the server's own crash (kill -9), and
+    // the dev server no longer waits on an fsync per write (README, Deployment).
     args.push('--db-filename', options.dbFilename);
+    args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = openSync(options.logFile, 'a');
