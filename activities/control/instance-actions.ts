@@ -41,22 +41,46 @@ export async function finishInstanceAction(
 }
 
 /**
+ * The ids of migrations' instance actions. An action's id never changes once it is made (actions
+ * are never deleted), so the control worker looks each up once: every step then records its
+ * event in one statement instead of two. Bounded; the oldest entries go first.
+ */
+export class ActionIds {
+  private readonly ids = new Map<string, number>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  /** The id of the migration's action; fails with MigrationError when it has none yet. */
+  async of(db: Database, migrationUuid: string): Promise<number> {
+    const known = this.ids.get(migrationUuid);
+    if (known !== undefined) return known;
+    const action = await db.instanceAction.findUnique({
+      where: { requestId: migrationUuid },
+      select: { id: true },
+    });
+    if (!action) {
+      throw migrationFailure(
+        'MigrationError',
+        `migration ${migrationUuid} has no instance action: its operation has not begun`,
+      );
+    }
+    if (this.ids.size >= this.capacity) this.ids.delete(this.ids.keys().next().value as string);
+    this.ids.set(migrationUuid, action.id);
+    return action.id;
+  }
+}
+
+/**
  * Records a step of a migration's action: `start` creates its event (once), `finish` sets its
  * finish time, result and details (creating the event if its start was never recorded). Fails
  * with MigrationError when the migration's operation has not begun (no action).
  */
-export async function recordActionEvent(db: Database, record: ActionEventRecord): Promise<void> {
-  const action = await db.instanceAction.findUnique({
-    where: { requestId: record.migrationUuid },
-    select: { id: true },
-  });
-  if (!action) {
-    throw migrationFailure(
-      'MigrationError',
-      `migration ${record.migrationUuid} has no instance action: its operation has not begun`,
-    );
-  }
-  const event = { actionId: action.id, event: record.event };
+export async function recordActionEvent(
+  db: Database,
+  record: ActionEventRecord,
+  actionIds: ActionIds = new ActionIds(),
+): Promise<void> {
+  const event = { actionId: await actionIds.of(db, record.migrationUuid), event: record.event };
   const finish =
     record.phase === 'finish'
       ? { finishTime: new Date(), result: record.result ?? null, details: record.details ?? null }

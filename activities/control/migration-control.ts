@@ -2,7 +2,7 @@ import type { MigrationControlActivities } from '../../workflows/migration-activ
 import { claimResources, releaseClaims } from './claims';
 import type { Database } from './database';
 import { describeHost } from './describe-host';
-import { recordActionEvent } from './instance-actions';
+import { ActionIds, recordActionEvent } from './instance-actions';
 import {
   beginInstanceOperation,
   completeLiveMigration,
@@ -14,10 +14,11 @@ import { selectDestinations } from './scheduler';
 
 /** The control activities of the migration workflows, bound to ferry's database. */
 export function migrationControlActivities(db: Database): MigrationControlActivities {
+  const actionIds = new ActionIds();
   return {
     beginInstanceOperation: (request) => beginInstanceOperation(db, request),
     setMigrationStatus: (update) => setMigrationStatus(db, update),
-    recordActionEvent: (record) => recordActionEvent(db, record),
+    recordActionEvent: (record) => recordActionEvent(db, record, actionIds),
     describeHost: (request) => describeHost(db, request),
     selectDestinations: (request) => selectDestinations(db, request),
     claimResources: (request) => claimResources(db, request),
