@@ -8,7 +8,8 @@
  * - paced: every instance migrated again, requests at `--rate` per second; the time ferry added
  *   to each = (completion − request) − the simulated hypervisor's time on that instance.
  * The control worker's peak RSS (VmHWM) is read at the end of each run. Medians over `--runs`.
- * Also the scheduler among 10,000 hosts (bench/scheduler-fleet.ts), for schedulerP95Ms.
+ * Also the scheduler among 10,000 hosts on the same database provider (bench/scheduler-fleet.ts),
+ * for schedulerP95Ms.
  * `npm run bench:orchestration -- [--json] [--runs N] [--hosts N] [--migrations N] [--rate R]
  *   [--database sqlite|postgresql]`; progress on stderr, the result last on stdout.
  */
@@ -217,8 +218,9 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       log: createLogger({ logLevel: 'warn', logFormat: 'json' }, 'bench'),
     });
     cleanups.unshift(() => agents.shutdown());
-    // No source waits for a slot: the queue's back-off would be measured, not ferry.
-    const slots = Math.ceil(options.migrations / options.hosts);
+    // No source waits for a slot: the queue's back-off would be measured, not ferry (after the
+    // burst the scheduler has stacked instances unevenly, so a per-host figure would not do).
+    const slots = options.migrations;
     const each = (name: string) => migrate(db, client, fleet, name, slots);
 
     await each(names[0]);
@@ -278,7 +280,7 @@ async function main(): Promise<void> {
   const options = parseOptions();
   const runs: RunResult[] = [];
   for (let run = 1; run <= options.runs; run += 1) runs.push(await benchRun(options, run));
-  const scheduler = await benchScheduler('sqlite', { pure: 20, db: 20 });
+  const scheduler = await benchScheduler(options.database, { pure: 20, db: 20 });
   const pick = (key: keyof RunResult) => median(runs.map((r) => r[key]));
   const result = {
     runs: options.runs,
