@@ -23,6 +23,7 @@ import {
   liveMigrationSettings,
   type LiveMigrationSettings,
 } from '../../activities/host/live-migration/settings';
+import { currentJob, migrationJobActive } from '../../activities/host/live-migration/domain-lookup';
 import {
   bootGuest,
   guestDirOnHost,
@@ -582,13 +583,21 @@ function sha256(data: Buffer): string {
       (error: Error) => `failed: ${error.message}`,
     );
 
+    // The retry comes after the first attempt's job is running, as after an agent's restart:
+    // migrateToURI3 returns a promise before libvirtd has begun the job.
+    const control = await openConnection(host1.libvirtUri);
+    const watched = await control.lookupByUUIDString(delta.uuid);
+    const deadline = Date.now() + 30_000;
+    while (!migrationJobActive(await currentJob(watched))) {
+      if (Date.now() > deadline) throw new Error("the first attempt's job never began");
+      await sleep(50);
+    }
+
     const request = migrationRequest(delta, facts, false);
     const started = Date.now();
     const run = source.start('liveMigrate', request);
     await moving(run.heartbeats);
     note(`attached and monitoring after ${Date.now() - started} ms`);
-    const control = await openConnection(host1.libvirtUri);
-    const watched = await control.lookupByUUIDString(delta.uuid);
     await watched.migrateSetMaxSpeed(10_000);
     await control.close();
 
