@@ -14,6 +14,7 @@ import { parseArgs, promisify } from 'node:util';
 import { copyDisk } from '../activities/host/copy-disk';
 import { hostCommand, INSTANCES_DIR, labDown, labUp, type LabState } from '../lab';
 import { projectRoot } from '../worker/project-root';
+import { median } from './measure';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -46,12 +47,6 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();
   await run();
   return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** One benchmark run, inside host1's namespaces: host1's instances dir to host2's. */

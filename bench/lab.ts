@@ -31,11 +31,9 @@ import { loadConfig, type FerryConfig } from '../worker/config';
 import { projectRoot } from '../worker/project-root';
 import { startDevServer } from '../worker/temporal-dev-server';
 import { freePort } from '../test/support/free-port';
+import { log, median } from './measure';
 
 const GOAL_LIVE_RATIO = 1.15;
-const log = (message: string) => process.stderr.write(`${message}\n`);
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** How long any one step of a run may take. */
 const STEP_TIMEOUT_MS = 180_000;

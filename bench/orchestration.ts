@@ -13,11 +13,10 @@
  * `npm run bench:orchestration -- [--json] [--runs N] [--hosts N] [--migrations N] [--rate R]
  *   [--database sqlite|postgresql]`; progress on stderr, the result last on stdout.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -31,6 +30,7 @@ import { createLogger } from '../worker/logging';
 import { startSimAgents } from '../worker/sim-agents';
 import { projectRoot } from '../worker/project-root';
 import { startDevServer } from '../worker/temporal-dev-server';
+import { log, median, peakRssMb, percentile, positiveNumber, runAll, stopChild } from './measure';
 import { benchScheduler } from './scheduler-fleet';
 
 const GOALS = { migrationsPerSecond: 20, p50AddedMs: 250, schedulerP95Ms: 50 };
@@ -46,14 +46,6 @@ interface Options {
   rate: number;
   database: 'sqlite' | 'postgresql';
 }
-
-const log = (message: string) => process.stderr.write(`${message}\n`);
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.ceil((p / 100) * sorted.length) - 1];
-};
 
 const simHost = (i: number) => `sim${String(i).padStart(3, '0')}`;
 
@@ -119,47 +111,6 @@ async function migrate(
   const completedAt = performance.now();
   const hostMs = fleet.takeHostTime(started.instanceUuid);
   return { requestedAt, completedAt, addedMs: completedAt - requestedAt - hostMs };
-}
-
-/** Runs `task` for every item, at most `concurrency` at a time or `rate` starts per second. */
-async function runAll<T, R>(
-  items: T[],
-  task: (item: T) => Promise<R>,
-  pace: { concurrency: number } | { rate: number },
-): Promise<R[]> {
-  if ('rate' in pace) {
-    const begin = performance.now();
-    return Promise.all(
-      items.map(async (item, i) => {
-        await sleep(Math.max(0, begin + (1000 * i) / pace.rate - performance.now()));
-        return task(item);
-      }),
-    );
-  }
-  const results: R[] = [];
-  let next = 0;
-  const lanes = Array.from({ length: pace.concurrency }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return Math.round(kb / 1024);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
-  child.kill('SIGKILL');
 }
 
 interface RunResult {
@@ -257,21 +208,15 @@ function parseOptions(): Options & { json: boolean } {
       database: { type: 'string', default: 'postgresql' },
     },
   });
-  const positive = (option: string, value: string | undefined) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new Error(`--${option}: a positive number, not ${value}`);
-    return n;
-  };
   if (values.database !== 'sqlite' && values.database !== 'postgresql') {
     throw new Error(`--database: sqlite or postgresql, not ${values.database}`);
   }
   return {
     json: values.json as boolean,
-    runs: positive('runs', values.runs),
-    hosts: positive('hosts', values.hosts),
-    migrations: positive('migrations', values.migrations),
-    rate: positive('rate', values.rate),
+    runs: positiveNumber('runs', values.runs),
+    hosts: positiveNumber('hosts', values.hosts),
+    migrations: positiveNumber('migrations', values.migrations),
+    rate: positiveNumber('rate', values.rate),
     database: values.database,
   };
 }

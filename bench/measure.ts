@@ -1,0 +1,70 @@
+/** What the benchmarks share: progress lines, medians and percentiles, paced runs, child processes. */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A progress line on stderr (stdout carries the result). */
+export const log = (message: string) => process.stderr.write(`${message}\n`);
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** A command-line option's value as a positive number; fails naming the option. */
+export function positiveNumber(option: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`--${option}: a positive number, not ${value}`);
+  return n;
+}
+
+/** Nearest-rank percentile. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil((p / 100) * sorted.length) - 1];
+}
+
+/** Runs `task` for every item, at most `concurrency` at a time or `rate` starts per second. */
+export async function runAll<T, R>(
+  items: T[],
+  task: (item: T) => Promise<R>,
+  pace: { concurrency: number } | { rate: number },
+): Promise<R[]> {
+  if ('rate' in pace) {
+    const begin = performance.now();
+    return Promise.all(
+      items.map(async (item, i) => {
+        await sleep(Math.max(0, begin + (1000 * i) / pace.rate - performance.now()));
+        return task(item);
+      }),
+    );
+  }
+  const results: R[] = [];
+  let next = 0;
+  const lanes = Array.from({ length: pace.concurrency }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+/** SIGTERM, then SIGKILL after 10 s. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(10_000)]);
+  child.kill('SIGKILL');
+}
+
+/** The peak resident set (VmHWM) of a running process, in MB. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return Math.round(kb / 1024);
+}
