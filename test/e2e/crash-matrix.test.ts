@@ -11,6 +11,7 @@
 import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootLabInstance } from '../../lab/fleet';
+import { guestDiagnosis } from '../../lab/guest-diagnosis';
 import { rootNamespacePath } from '../../lab/layout';
 import { ferry } from '../support/ferry-cli';
 import { canRunLab } from '../support/lab';
@@ -97,8 +98,13 @@ describeLab('crash matrix on the lab', () => {
       const active = await stack.virsh(host, ['list', '--name']);
       if (active.split('\n').some((line) => line.trim() === name)) running.push(host);
     }
-    expect({ running, vmState: row.vmState, taskState: row.taskState }).toEqual({
-      running: [row.hostName],
+    if (running.length !== 1 || running[0] !== row.hostName) {
+      const diagnoses = await Promise.all(HOSTS.map((h) => guestDiagnosis(stack.host(h), name)));
+      throw new Error(
+        `${name} runs on [${running.join(', ')}], the database says ${row.hostName}\n${diagnoses.join('\n')}`,
+      );
+    }
+    expect({ vmState: row.vmState, taskState: row.taskState }).toEqual({
       vmState: 'active',
       taskState: null,
     });

@@ -12,6 +12,7 @@ import { openDatabase, type Database } from '../../activities/control/database';
 import { agentLogFile } from '../../lab/agents';
 import { run } from '../../lab/command';
 import { bootLabInstance, bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
+import { guestDiagnosis } from '../../lab/guest-diagnosis';
 import { guestFiles } from '../../lab/guest-domain';
 import { readCounter } from '../../lab/guest';
 import { rootNamespacePath } from '../../lab/layout';
@@ -62,11 +63,16 @@ describeLab('the openstack client against ferry on the lab', () => {
     db.instance.findUniqueOrThrow({ where: { name }, include: { migrations: true } });
   const counting = async (hostName: string, guest: string) => {
     const log = serialLog(hostName, guest);
-    const first = await until(`${guest} counting on ${hostName}`, 60_000, () => readCounter(log));
-    return until(`${guest}'s counter going on on ${hostName}`, 30_000, async () => {
-      const now = await readCounter(log);
-      return now !== undefined && now > first ? now : undefined;
-    });
+    try {
+      const first = await until(`${guest} counting on ${hostName}`, 60_000, () => readCounter(log));
+      return await until(`${guest}'s counter going on on ${hostName}`, 30_000, async () => {
+        const now = await readCounter(log);
+        return now !== undefined && now > first ? now : undefined;
+      });
+    } catch (error) {
+      const diagnosis = await guestDiagnosis(host(hostName), guest);
+      throw new Error(`${(error as Error).message}\n${diagnosis}`);
+    }
   };
   const openstack = async (args: string[], opts: { noAuth?: boolean } = {}) => {
     const auth = opts.noAuth

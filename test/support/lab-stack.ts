@@ -15,6 +15,7 @@ import { openDatabase, type Database } from '../../activities/control/database';
 import { agentLogFile, startLabAgents } from '../../lab/agents';
 import { run } from '../../lab/command';
 import { bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
+import { guestDiagnosis } from '../../lab/guest-diagnosis';
 import { guestFiles } from '../../lab/guest-domain';
 import { readCounter } from '../../lab/guest';
 import { rootNamespacePath } from '../../lab/layout';
@@ -177,9 +178,8 @@ export function useLabStack(options: LabStackOptions) {
           return now !== undefined && now > first ? now : undefined;
         });
       } catch (error) {
-        const state = await stack.virsh(hostName, ['domstate', '--reason', guest]).catch(String);
-        const tail = (await readFile(log, 'utf8').catch(String)).slice(-400);
-        throw new Error(`${(error as Error).message}; domstate: ${state.trim()}; log: ${tail}`);
+        const diagnosis = await guestDiagnosis(host(hostName), guest);
+        throw new Error(`${(error as Error).message}\n${diagnosis}`);
       }
     },
     /** sha256 of the disk's contents past sector 0 (which the guest rewrites every second). */

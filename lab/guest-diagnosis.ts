@@ -1,0 +1,42 @@
+/**
+ * What became of a lab guest, for a test's failure message: libvirt's state and reason, where the
+ * vCPU is (instruction pointer and flags from the QEMU monitor) when it runs, the last lines
+ * libvirt wrote about its QEMU process (how it was shut down), and the end of its console. Enough
+ * to tell the TCG hang noted in README (The lab) from a guest that panicked or a domain that was
+ * destroyed.
+ */
+import { readFile } from 'node:fs/promises';
+import { run } from './command';
+import { guestFiles } from './guest-domain';
+import { rootNamespacePath } from './layout';
+import type { LabHost } from './state';
+
+const REGISTERS = /\b(?:RIP|RFL|HLT|CR0|EFER)=\S+(?: \[[^\]]*\])?/g;
+
+async function tail(path: string, lines: number): Promise<string> {
+  const text = await readFile(path, 'utf8').catch((error: Error) => `(${error.message})`);
+  return text.trimEnd().split('\n').slice(-lines).join(' | ');
+}
+
+export async function guestDiagnosis(host: LabHost, name: string): Promise<string> {
+  const virsh = async (args: string[]) =>
+    (
+      await run('virsh', ['-c', host.libvirtUri, ...args], { timeoutMs: 10_000 }).catch(
+        (error: Error) => `(${error.message})`,
+      )
+    ).trim();
+  const qemuLog = rootNamespacePath(host.rootPath, `/var/log/libvirt/qemu/${name}.log`);
+  const consoleLog = rootNamespacePath(host.rootPath, guestFiles(name).serialLog);
+  const [libvirtLines, consoleLines] = [await tail(qemuLog, 3), await tail(consoleLog, 3)];
+  const state = await virsh(['domstate', '--reason', name]);
+  const registers = state.startsWith('running')
+    ? (await virsh(['qemu-monitor-command', '--hmp', name, 'info registers']))
+        .match(REGISTERS)
+        ?.join(' ')
+    : undefined;
+  return [
+    `${name} on ${host.name}: ${state}${registers ? `; ${registers}` : ''}`,
+    `  libvirt: ${libvirtLines}`,
+    `  console: ${consoleLines}`,
+  ].join('\n');
+}
