@@ -12,32 +12,19 @@ import { openDatabase, type Database } from '../../activities/control/database';
 import { agentLogFile } from '../../lab/agents';
 import { run } from '../../lab/command';
 import { bootLabInstance, bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
-import { guestDiagnosis } from '../../lab/guest-diagnosis';
-import { guestFiles } from '../../lab/guest-domain';
-import { readCounter } from '../../lab/guest';
-import { rootNamespacePath } from '../../lab/layout';
 import type { LabHost, LabState } from '../../lab/state';
 import { loadConfig, type FerryConfig } from '../../worker/config';
 import { projectRoot } from '../../worker/project-root';
 import { freePort } from '../support/free-port';
 import { ferry } from '../support/ferry-cli';
 import { canRunLab, claimMachine, releaseMachine } from '../support/lab';
+import { guestCounting, until } from '../support/lab-stack';
 
 const describeLab = canRunLab ? describe : describe.skip;
 const ADMIN_TOKEN = 'ferry-e2e-admin-token-0123456789';
 
 /** Agents migrate at 16 MiB/s: a guest rewriting 48 MiB of memory then never converges. */
 const AGENT_ENV = { FERRY_LIVE_MIGRATION_BANDWIDTH: '16' };
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(250);
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-}
 
 describeLab('the openstack client against ferry on the lab', () => {
   let api: ChildProcess;
@@ -57,23 +44,9 @@ describeLab('the openstack client against ferry on the lab', () => {
       .split('\n')
       .map((line) => line.trim())
       .filter(Boolean);
-  const serialLog = (hostName: string, guest: string) =>
-    rootNamespacePath(host(hostName).rootPath, guestFiles(guest).serialLog);
   const instance = (name: string) =>
     db.instance.findUniqueOrThrow({ where: { name }, include: { migrations: true } });
-  const counting = async (hostName: string, guest: string) => {
-    const log = serialLog(hostName, guest);
-    try {
-      const first = await until(`${guest} counting on ${hostName}`, 60_000, () => readCounter(log));
-      return await until(`${guest}'s counter going on on ${hostName}`, 30_000, async () => {
-        const now = await readCounter(log);
-        return now !== undefined && now > first ? now : undefined;
-      });
-    } catch (error) {
-      const diagnosis = await guestDiagnosis(host(hostName), guest);
-      throw new Error(`${(error as Error).message}\n${diagnosis}`);
-    }
-  };
+  const counting = (hostName: string, guest: string) => guestCounting(host(hostName), guest);
   const openstack = async (args: string[], opts: { noAuth?: boolean } = {}) => {
     const auth = opts.noAuth
       ? ['--os-auth-type', 'none', '--os-endpoint', `http://127.0.0.1:${noAuthPort}/v2.1`]

@@ -43,6 +43,23 @@ export async function until<T>(
   throw new Error(`${what} did not happen within ${timeoutMs} ms`);
 }
 
+/**
+ * Waits for a lab guest's serial counter on `host` to go up; returns it. A guest that does not
+ * count fails with what became of it.
+ */
+export async function guestCounting(host: LabHost, guest: string): Promise<number> {
+  const log = rootNamespacePath(host.rootPath, guestFiles(guest).serialLog);
+  try {
+    const first = await until(`${guest} counting on ${host.name}`, 60_000, () => readCounter(log));
+    return await until(`${guest}'s counter going on on ${host.name}`, 30_000, async () => {
+      const now = await readCounter(log);
+      return now !== undefined && now > first ? now : undefined;
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${await guestDiagnosis(host, guest)}`);
+  }
+}
+
 export interface LabStackOptions {
   /** Names the scratch data dir. */
   name: string;
@@ -166,22 +183,7 @@ export function useLabStack(options: LabStackOptions) {
       rootNamespacePath(host(hostName).rootPath, guestFiles(guest).disk),
     instance: (name: string) =>
       db.instance.findUniqueOrThrow({ where: { name }, include: { migrations: true } }),
-    /** Waits for the guest's serial counter on `hostName` to go up; returns it. */
-    async counting(hostName: string, guest: string): Promise<number> {
-      const log = rootNamespacePath(host(hostName).rootPath, guestFiles(guest).serialLog);
-      try {
-        const first = await until(`${guest} counting on ${hostName}`, 60_000, () =>
-          readCounter(log),
-        );
-        return await until(`${guest}'s counter going on on ${hostName}`, 30_000, async () => {
-          const now = await readCounter(log);
-          return now !== undefined && now > first ? now : undefined;
-        });
-      } catch (error) {
-        const diagnosis = await guestDiagnosis(host(hostName), guest);
-        throw new Error(`${(error as Error).message}\n${diagnosis}`);
-      }
-    },
+    counting: (hostName: string, guest: string) => guestCounting(host(hostName), guest),
     /** sha256 of the disk's contents past sector 0 (which the guest rewrites every second). */
     async diskDigest(path: string): Promise<string> {
       const raw = `${path}.check.raw`;
