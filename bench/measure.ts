@@ -68,3 +68,16 @@ export function peakRssMb(pid: number): number {
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
   return Math.round(kb / 1024);
 }
+
+/** What a benchmark run started, undone last first; an undo that fails is logged, the rest run. */
+export class Cleanups {
+  private readonly steps: (() => Promise<unknown>)[] = [];
+
+  add(step: () => Promise<unknown>): void {
+    this.steps.unshift(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.steps) await step().catch((error: unknown) => log(String(error)));
+  }
+}

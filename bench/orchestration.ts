@@ -30,7 +30,16 @@ import { createLogger } from '../worker/logging';
 import { startSimAgents } from '../worker/sim-agents';
 import { projectRoot } from '../worker/project-root';
 import { startDevServer } from '../worker/temporal-dev-server';
-import { log, median, peakRssMb, percentile, positiveNumber, runAll, stopChild } from './measure';
+import {
+  Cleanups,
+  log,
+  median,
+  peakRssMb,
+  percentile,
+  positiveNumber,
+  runAll,
+  stopChild,
+} from './measure';
 import { benchScheduler } from './scheduler-fleet';
 
 const GOALS = { migrationsPerSecond: 20, p50AddedMs: 250, schedulerP95Ms: 50 };
@@ -124,12 +133,13 @@ interface RunResult {
 async function benchRun(options: Options, run: number): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-orchestration-'));
   const scratch = await scratchDatabase(options.database);
-  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true })];
-  cleanups.unshift(() => scratch.drop());
+  const cleanups = new Cleanups();
+  cleanups.add(async () => rmSync(dir, { recursive: true }));
+  cleanups.add(() => scratch.drop());
   try {
     await migrateDatabase(scratch.url);
     const db = await openDatabase(scratch.url);
-    cleanups.unshift(() => db.$disconnect());
+    cleanups.add(() => db.$disconnect());
     const fleet = new SimFleet();
     const names = await populate(db, fleet, options);
     const server = await startDevServer({
@@ -139,7 +149,7 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       dbFilename: join(dir, 'temporal.db'),
       logFile: join(dir, 'temporal.log'),
     });
-    cleanups.unshift(() => server.stop());
+    cleanups.add(() => server.stop());
     const control = spawn(
       process.execPath,
       [join(projectRoot(), 'dist', 'client', 'cli.js'), 'control'],
@@ -153,13 +163,13 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
         stdio: ['ignore', 'ignore', 'inherit'],
       },
     );
-    cleanups.unshift(() => stopChild(control));
+    cleanups.add(() => stopChild(control));
     const workerConnection = await NativeConnection.connect({ address: server.address });
-    cleanups.unshift(() => workerConnection.close());
+    cleanups.add(() => workerConnection.close());
     const client = new Client({
       connection: await Connection.connect({ address: server.address }),
     });
-    cleanups.unshift(() => client.connection.close());
+    cleanups.add(() => client.connection.close());
     const agents = await startSimAgents({
       connection: workerConnection,
       client,
@@ -168,7 +178,7 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       fleet,
       log: createLogger({ logLevel: 'warn', logFormat: 'json' }, 'bench'),
     });
-    cleanups.unshift(() => agents.shutdown());
+    cleanups.add(() => agents.shutdown());
     // No source waits for a slot: the queue's back-off would be measured, not ferry (after the
     // burst the scheduler has stacked instances unevenly, so a per-host figure would not do).
     const slots = options.migrations;
@@ -193,7 +203,7 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
     log(`run ${run}: ${JSON.stringify(result)}`);
     return result;
   } finally {
-    for (const cleanup of cleanups) await cleanup().catch((error) => log(String(error)));
+    await cleanups.run();
   }
 }
 

@@ -22,7 +22,7 @@ import { projectRoot } from '../worker/project-root';
 import { startDevServer } from '../worker/temporal-dev-server';
 import { floorActivities } from './floor-activities';
 import type { FloorStep } from './floor-workflow';
-import { log, median, percentile, positiveNumber, runAll, stopChild } from './measure';
+import { Cleanups, log, median, percentile, positiveNumber, runAll, stopChild } from './measure';
 
 const TASK_QUEUE = 'floor';
 const BURST_CONCURRENCY = 50;
@@ -68,7 +68,8 @@ interface RunResult {
 
 async function benchRun(options: Options, run: number): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-floor-'));
-  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true })];
+  const cleanups = new Cleanups();
+  cleanups.add(async () => rmSync(dir, { recursive: true }));
   try {
     const server = await startDevServer({
       ip: '127.0.0.1',
@@ -77,14 +78,14 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       dbFilename: join(dir, 'temporal.db'),
       logFile: join(dir, 'temporal.log'),
     });
-    cleanups.unshift(() => server.stop());
+    cleanups.add(() => server.stop());
     const workflowWorker = spawn(process.execPath, [join(__dirname, 'floor-worker.js')], {
       env: { ...process.env, FLOOR_TEMPORAL_ADDRESS: server.address, FLOOR_TASK_QUEUE: TASK_QUEUE },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    cleanups.unshift(() => stopChild(workflowWorker));
+    cleanups.add(() => stopChild(workflowWorker));
     const connection = await NativeConnection.connect({ address: server.address });
-    cleanups.unshift(() => connection.close());
+    cleanups.add(() => connection.close());
     const hostWorkers = await Promise.all(
       Array.from({ length: options.hosts }, (_, i) =>
         Worker.create({
@@ -96,14 +97,14 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       ),
     );
     const running = hostWorkers.map((worker) => worker.run());
-    cleanups.unshift(async () => {
+    cleanups.add(async () => {
       hostWorkers.forEach((worker) => worker.shutdown());
       await Promise.all(running);
     });
     const client = new Client({
       connection: await Connection.connect({ address: server.address }),
     });
-    cleanups.unshift(() => client.connection.close());
+    cleanups.add(() => client.connection.close());
 
     const shape = recordedShape();
     const one = async (i: number) => {
@@ -134,7 +135,7 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
     log(`run ${run}: ${JSON.stringify(result)}`);
     return result;
   } finally {
-    for (const cleanup of cleanups) await cleanup().catch((error) => log(String(error)));
+    await cleanups.run();
   }
 }
 
