@@ -1,9 +1,10 @@
 /**
  * What became of a lab guest, for a test's failure message: libvirt's state and reason, where the
- * vCPU is (instruction pointer and flags from the QEMU monitor) when it runs, the last lines
- * libvirt wrote about its QEMU process (how it was shut down), and the end of its console. Enough
- * to tell the TCG hang noted in README (The lab) from a guest that panicked or a domain that was
- * destroyed.
+ * vCPU is (instruction pointer, flags and the instructions there, from the QEMU monitor) when it
+ * runs, the last lines libvirt wrote about its QEMU process (how it was shut down), and the end of
+ * its console. Enough to tell the TCG hang noted in README (The lab) from a guest that panicked or
+ * a domain that was destroyed; lab guests boot with nokaslr, so the instruction pointer names the
+ * same kernel symbol on every run (docs/lab.md, Guests).
  */
 import { readFile } from 'node:fs/promises';
 import { run } from './command';
@@ -29,13 +30,14 @@ export async function guestDiagnosis(host: LabHost, name: string): Promise<strin
   const consoleLog = rootNamespacePath(host.rootPath, guestFiles(name).serialLog);
   const [libvirtLines, consoleLines] = [await tail(qemuLog, 3), await tail(consoleLog, 3)];
   const state = await virsh(['domstate', '--reason', name]);
-  const registers = state.startsWith('running')
-    ? (await virsh(['qemu-monitor-command', '--hmp', name, 'info registers']))
-        .match(REGISTERS)
-        ?.join(' ')
-    : undefined;
+  const running = state.startsWith('running');
+  const monitor = (command: string) => virsh(['qemu-monitor-command', '--hmp', name, command]);
+  const registers = running ? ((await monitor('info registers')).match(REGISTERS) ?? []) : [];
+  const rip = registers.find((register) => register.startsWith('RIP='))?.slice(4);
+  const code = rip ? (await monitor(`x/4i 0x${rip}`)).replace(/\s+/g, ' ') : '';
   return [
-    `${name} on ${host.name}: ${state}${registers ? `; ${registers}` : ''}`,
+    `${name} on ${host.name}: ${state}${registers.length > 0 ? `; ${registers.join(' ')}` : ''}`,
+    ...(code ? [`  code: ${code}`] : []),
     `  libvirt: ${libvirtLines}`,
     `  console: ${consoleLines}`,
   ].join('\n');

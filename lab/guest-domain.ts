@@ -31,8 +31,10 @@ function escapeXml(text: string): string {
 
 export function domainXml(spec: GuestSpec): string {
   const files = guestFiles(spec.name);
+  // nokaslr: the kernel at the same address on every boot, so that a hung guest's instruction
+  // pointer (guest-diagnosis.ts) names a symbol of this kernel package's /proc/kallsyms.
   const cmdline = [
-    'console=ttyS0 quiet loglevel=1 panic=-1',
+    'console=ttyS0 quiet loglevel=1 panic=-1 nokaslr',
     `ferry.name=${spec.name}`,
     `ferry.dirty_mb=${spec.dirtyMb}`,
   ].join(' ');
