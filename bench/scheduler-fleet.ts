@@ -187,6 +187,9 @@ export async function benchScheduler(
     try {
       const started = Date.now();
       const migrationUuid = await populate(db);
+      // A fleet's database has statistics (autovacuum analyzes a table within a minute of this
+      // many changes); without them PostgreSQL plans the query for empty tables.
+      if (provider === 'postgresql') await db.$executeRawUnsafe('ANALYZE');
       process.stderr.write(`${provider}: populated in ${Date.now() - started} ms\n`);
       const request = { migrationUuid, requestedHost: null, exclude: [] };
       const chosen = await selectDestinations(db, request);

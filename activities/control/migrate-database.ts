@@ -17,15 +17,20 @@ const { createClient } = require('@libsql/client') as typeof import('@libsql/cli
  *
  * ferry applies migrations itself instead of `prisma migrate deploy` because Prisma 6.19's
  * JS schema engine fails on PostgreSQL through @prisma/adapter-pg (prisma/orm#27403); see
- * docs/database.md.
+ * docs/database.md. With `through`, stops after that migration (an older ferry's database, for
+ * upgrade tests). Returns the names of the migrations it applied.
  */
-export async function migrateDatabase(url: string): Promise<string[]> {
+export async function migrateDatabase(
+  url: string,
+  options: { through?: string } = {},
+): Promise<string[]> {
   const provider = databaseProvider(url);
   const dir = join(projectRoot(), 'prisma', 'migrations', provider);
   const migrations = readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
     .sort()
+    .filter((name) => options.through === undefined || name <= options.through)
     .map((name) => {
       const sql = readFileSync(join(dir, name, 'migration.sql'), 'utf8');
       return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };

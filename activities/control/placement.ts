@@ -1,7 +1,8 @@
 /**
  * The scheduler's filters and weigher as one SQL query, as Nova's Placement answers "which
- * providers have room": usage summed per host in the database, only the hosts every filter passes
- * returned, best first, at most `limit`. The same rules as the pure filters in scheduler.ts
+ * providers have room": each host's usage from HostUsage (its instances' flavors, kept by database
+ * triggers) and the claims in flight, only the hosts every filter passes returned, best first, at
+ * most `limit`. The same rules as the pure filters in scheduler.ts
  * (which still explain a refusal); test/integration/placement.test.ts holds the two to agreement.
  */
 import { Prisma } from '../../generated/prisma/sqlite/client';
@@ -24,15 +25,18 @@ export interface PlacementRequest {
 }
 
 const COLUMN = { vcpus: 'vcpusTotal', memoryMiB: 'memoryMiBTotal', diskGiB: 'diskGiBTotal' };
-const USED = { vcpus: 'vcpus', memoryMiB: 'memory', diskGiB: 'disk' };
-
-/** total × allocation ratio (floored) − used, as freeResources computes it. */
+/**
+ * total × allocation ratio (floored) − used, as freeResources computes it: used is the host's
+ * instances (u, HostUsage) without the instance being placed (x, on its own host) plus the claims
+ * of other migrations (c).
+ */
 function free(key: keyof Resources): Prisma.Sql {
   const ratio = ALLOCATION_RATIOS[key];
   const capacity = Number.isInteger(ratio)
     ? `h."${COLUMN[key]}" * ${ratio}`
     : `CAST(FLOOR(h."${COLUMN[key]}" * ${ratio}) AS INTEGER)`;
-  return Prisma.raw(`(${capacity} - COALESCE(i.${USED[key]}, 0) - COALESCE(c.${USED[key]}, 0))`);
+  const used = `COALESCE(u."${key}", 0) - COALESCE(x."${key}", 0) + COALESCE(c."${key}", 0)`;
+  return Prisma.raw(`(${capacity} - (${used}))`);
 }
 
 /** A resource of unknown total (0) passes; otherwise what is free must hold what is needed. */
@@ -76,28 +80,29 @@ export async function placeInstance(db: Database, request: PlacementRequest): Pr
     fits('diskGiB', request.needs),
     fits('vcpus', request.needs),
   ];
-  // Materialized, so each sum is computed once whatever the planner estimates (a nested loop
-  // re-ran both per host on a PostgreSQL database without statistics yet: 5 s instead of 50 ms).
+  // Materialized, so the claims are summed once whatever the planner estimates (a nested loop
+  // re-ran such sums per host on a PostgreSQL database without statistics yet: 5 s, not 50 ms).
   const rows = await db.$queryRaw<{ name: string }[]>`
-    WITH i AS MATERIALIZED (
-      SELECT ins."hostName" AS host, SUM(f."vcpus") AS vcpus, SUM(f."memoryMiB") AS memory,
-        SUM(f."rootDiskGiB") AS disk
-      FROM "Instance" ins JOIN "Flavor" f ON f."id" = ins."flavorId"
-      WHERE ins."uuid" <> ${request.excludeInstanceUuid}
-      GROUP BY ins."hostName"
-    ), c AS MATERIALIZED (
+    WITH c AS MATERIALIZED (
       SELECT cl."hostName" AS host,
-        SUM(${Prisma.raw(beyond('vcpus', 'vcpus'))}) AS vcpus,
-        SUM(${Prisma.raw(beyond('memoryMiB', 'memoryMiB'))}) AS memory,
-        SUM(${Prisma.raw(beyond('diskGiB', 'rootDiskGiB'))}) AS disk
+        SUM(${Prisma.raw(beyond('vcpus', 'vcpus'))}) AS "vcpus",
+        SUM(${Prisma.raw(beyond('memoryMiB', 'memoryMiB'))}) AS "memoryMiB",
+        SUM(${Prisma.raw(beyond('diskGiB', 'rootDiskGiB'))}) AS "diskGiB"
       FROM "ResourceClaim" cl
         JOIN "Instance" ci ON ci."uuid" = cl."instanceUuid"
         JOIN "Flavor" cf ON cf."id" = ci."flavorId"
       WHERE cl."migrationId" <> ${request.excludeMigrationId}
       GROUP BY cl."hostName"
+    ), x AS MATERIALIZED (
+      SELECT xi."hostName" AS host, xf."vcpus", xf."memoryMiB", xf."rootDiskGiB" AS "diskGiB"
+      FROM "Instance" xi JOIN "Flavor" xf ON xf."id" = xi."flavorId"
+      WHERE xi."uuid" = ${request.excludeInstanceUuid}
     )
     SELECT h."name" AS name
-    FROM "Host" h LEFT JOIN i ON i.host = h."name" LEFT JOIN c ON c.host = h."name"
+    FROM "Host" h
+      LEFT JOIN "HostUsage" u ON u."hostName" = h."name"
+      LEFT JOIN x ON x.host = h."name"
+      LEFT JOIN c ON c.host = h."name"
     WHERE ${Prisma.join(conditions, ' AND ')}
     ORDER BY CASE WHEN h."memoryMiBTotal" = 0 THEN 1 ELSE 0 END,
       CASE WHEN h."memoryMiBTotal" = 0 THEN 0 ELSE ${free('memoryMiB')} END DESC,

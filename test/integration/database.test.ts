@@ -3,13 +3,67 @@ import { openDatabase, type Database } from '../../activities/control/database';
 import { migrateDatabase } from '../../activities/control/migrate-database';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
+const MIGRATIONS = ['20261123000000_init', '20261206000000_host_usage'];
+
+describe.each(['sqlite', 'postgresql'] as const)('upgrading a database on %s', (provider) => {
+  it('adds up the usage of the instances it already holds, and fixes flavor sizes', async () => {
+    const scratch = await scratchDatabase(provider);
+    try {
+      expect(await migrateDatabase(scratch.url, { through: MIGRATIONS[0] })).toEqual([
+        MIGRATIONS[0],
+      ]);
+      const db = await openDatabase(scratch.url);
+      try {
+        await db.host.createMany({
+          data: ['hostA', 'hostB', 'hostC'].map((name) => ({
+            name,
+            libvirtUri: `qemu+tcp://${name}/system`,
+          })),
+        });
+        await db.flavor.createMany({
+          data: [
+            { id: 'small', name: 'small', vcpus: 1, memoryMiB: 512, rootDiskGiB: 1 },
+            { id: 'large', name: 'large', vcpus: 4, memoryMiB: 8192, rootDiskGiB: 40 },
+          ],
+        });
+        await db.instance.createMany({
+          data: [
+            ['hostA', 'small'],
+            ['hostA', 'large'],
+            ['hostB', 'large'],
+          ].map(([hostName, flavorId], i) => ({
+            uuid: `b0000000-0000-4000-8000-00000000000${i}`,
+            name: `vm${i}`,
+            hostName,
+            flavorId,
+          })),
+        });
+        expect(await migrateDatabase(scratch.url)).toEqual(MIGRATIONS.slice(1));
+        expect(await db.hostUsage.findMany({ orderBy: { hostName: 'asc' } })).toEqual([
+          { hostName: 'hostA', instances: 2, vcpus: 5, memoryMiB: 8704, diskGiB: 41 },
+          { hostName: 'hostB', instances: 1, vcpus: 4, memoryMiB: 8192, diskGiB: 40 },
+        ]);
+        // What it counts cannot change under it.
+        await expect(
+          db.$executeRawUnsafe(`UPDATE "Flavor" SET "memoryMiB" = 1024 WHERE "id" = 'small'`),
+        ).rejects.toThrow(/sizes never change/);
+        await db.flavor.update({ where: { id: 'small' }, data: { name: 'm1.small' } });
+      } finally {
+        await db.$disconnect();
+      }
+    } finally {
+      await scratch.drop();
+    }
+  });
+});
+
 describe.each(['sqlite', 'postgresql'] as const)('the data layer on %s', (provider) => {
   let scratch: ScratchDatabase;
   let db: Database;
 
   beforeAll(async () => {
     scratch = await scratchDatabase(provider);
-    expect(await migrateDatabase(scratch.url)).toEqual(['20261123000000_init']);
+    expect(await migrateDatabase(scratch.url)).toEqual(MIGRATIONS);
     db = await openDatabase(scratch.url);
   });
 
@@ -23,8 +77,8 @@ describe.each(['sqlite', 'postgresql'] as const)('the data layer on %s', (provid
     const rows = await db.$queryRawUnsafe<{ migration_name: string; checksum: string }[]>(
       'SELECT migration_name, checksum FROM _prisma_migrations',
     );
-    expect(rows).toHaveLength(1);
-    expect(rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows).toHaveLength(MIGRATIONS.length);
+    for (const row of rows) expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('refuses a migration history it does not know', async () => {

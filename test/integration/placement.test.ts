@@ -106,7 +106,7 @@ describe.each(['sqlite', 'postgresql'] as const)('placement on %s', (provider) =
     { label: 'a tiny one', flavor: 'tiny', ignore: ['node031'], sameHost: false },
   ];
 
-  it.each(requests)('chooses what the filters and the weigher choose: $label', async (request) => {
+  async function expectAgreement(request: (typeof requests)[number]) {
     // Instance 0 (on node030) holding migration 1's claim: both left out of the usage.
     const exclusions = {
       excludeMigrationId: 1,
@@ -131,5 +131,54 @@ describe.each(['sqlite', 'postgresql'] as const)('placement on %s', (provider) =
     expect(all).toEqual(expected);
     const best = await placeInstance(db, { ...spec, ...exclusions, limit: 3 });
     expect(best).toEqual(expected.slice(0, 3));
+  }
+
+  it.each(requests)('chooses what the filters and the weigher choose: $label', expectAgreement);
+
+  it('keeps HostUsage equal to its instances through moves, resizes, deletes and creates', async () => {
+    const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    // Instances 100-137 move to node040, 138 and 139 swap hosts in one transaction, 140-159
+    // resize to large, 160-179 are deleted, and 20 new ones land on node041.
+    await db.instance.updateMany({
+      where: { uuid: { in: Array.from({ length: 38 }, (_, i) => uuid(100 + i)) } },
+      data: { hostName: 'node040' },
+    });
+    const [a, b] = await db.instance.findMany({ where: { uuid: { in: [uuid(138), uuid(139)] } } });
+    await db.$transaction([
+      db.instance.update({ where: { uuid: a.uuid }, data: { hostName: b.hostName } }),
+      db.instance.update({ where: { uuid: b.uuid }, data: { hostName: a.hostName } }),
+    ]);
+    for (let i = 140; i < 160; i += 1) {
+      await db.instance.update({ where: { uuid: uuid(i) }, data: { flavorId: 'large' } });
+    }
+    await db.instance.deleteMany({
+      where: { uuid: { in: Array.from({ length: 20 }, (_, i) => uuid(160 + i)) } },
+    });
+    await db.instance.createMany({
+      data: Array.from({ length: 20 }, (_, i) => ({
+        uuid: uuid(200 + i),
+        name: `vm${200 + i}`,
+        hostName: 'node041',
+        flavorId: FLAVORS[i % FLAVORS.length].id,
+      })),
+    });
+
+    const instances = await db.instance.findMany({ include: { flavor: true } });
+    const expected = new Map<
+      string,
+      { instances: number; vcpus: number; memoryMiB: number; diskGiB: number }
+    >();
+    for (const { hostName, flavor } of instances) {
+      const sum = expected.get(hostName) ?? { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0 };
+      expected.set(hostName, {
+        instances: sum.instances + 1,
+        vcpus: sum.vcpus + flavor.vcpus,
+        memoryMiB: sum.memoryMiB + flavor.memoryMiB,
+        diskGiB: sum.diskGiB + flavor.rootDiskGiB,
+      });
+    }
+    const usage = await db.hostUsage.findMany();
+    expect(new Map(usage.map(({ hostName, ...sums }) => [hostName, sums]))).toEqual(expected);
+    for (const request of requests) await expectAgreement(request);
   });
 });

@@ -1,0 +1,63 @@
+-- CreateTable
+CREATE TABLE "HostUsage" (
+    "hostName" TEXT NOT NULL PRIMARY KEY,
+    "instances" INTEGER NOT NULL,
+    "vcpus" INTEGER NOT NULL,
+    "memoryMiB" INTEGER NOT NULL,
+    "diskGiB" INTEGER NOT NULL
+);
+
+
+-- Written by hand (Prisma does not model triggers): HostUsage follows every write to Instance.
+-- Flavors are never updated (a size is a new flavor, as in Nova), so a flavor's sizes read at
+-- the write are the sizes to add or take back.
+INSERT INTO "HostUsage" ("hostName", "instances", "vcpus", "memoryMiB", "diskGiB")
+    SELECT i."hostName", COUNT(*), SUM(f."vcpus"), SUM(f."memoryMiB"), SUM(f."rootDiskGiB")
+    FROM "Instance" i JOIN "Flavor" f ON f."id" = i."flavorId"
+    GROUP BY i."hostName";
+
+CREATE TRIGGER "Instance_usage_insert" AFTER INSERT ON "Instance" BEGIN
+    INSERT INTO "HostUsage" ("hostName", "instances", "vcpus", "memoryMiB", "diskGiB")
+        SELECT NEW."hostName", 1, f."vcpus", f."memoryMiB", f."rootDiskGiB"
+        FROM "Flavor" f WHERE f."id" = NEW."flavorId"
+        ON CONFLICT ("hostName") DO UPDATE SET
+            "instances" = "instances" + 1,
+            "vcpus" = "vcpus" + excluded."vcpus",
+            "memoryMiB" = "memoryMiB" + excluded."memoryMiB",
+            "diskGiB" = "diskGiB" + excluded."diskGiB";
+END;
+
+CREATE TRIGGER "Instance_usage_delete" AFTER DELETE ON "Instance" BEGIN
+    UPDATE "HostUsage" SET
+        "instances" = "instances" - 1,
+        "vcpus" = "vcpus" - (SELECT "vcpus" FROM "Flavor" WHERE "id" = OLD."flavorId"),
+        "memoryMiB" = "memoryMiB" - (SELECT "memoryMiB" FROM "Flavor" WHERE "id" = OLD."flavorId"),
+        "diskGiB" = "diskGiB" - (SELECT "rootDiskGiB" FROM "Flavor" WHERE "id" = OLD."flavorId")
+    WHERE "hostName" = OLD."hostName";
+    DELETE FROM "HostUsage" WHERE "hostName" = OLD."hostName" AND "instances" = 0;
+END;
+
+CREATE TRIGGER "Instance_usage_update" AFTER UPDATE OF "hostName", "flavorId" ON "Instance" BEGIN
+    UPDATE "HostUsage" SET
+        "instances" = "instances" - 1,
+        "vcpus" = "vcpus" - (SELECT "vcpus" FROM "Flavor" WHERE "id" = OLD."flavorId"),
+        "memoryMiB" = "memoryMiB" - (SELECT "memoryMiB" FROM "Flavor" WHERE "id" = OLD."flavorId"),
+        "diskGiB" = "diskGiB" - (SELECT "rootDiskGiB" FROM "Flavor" WHERE "id" = OLD."flavorId")
+    WHERE "hostName" = OLD."hostName";
+    DELETE FROM "HostUsage" WHERE "hostName" = OLD."hostName" AND "instances" = 0;
+    INSERT INTO "HostUsage" ("hostName", "instances", "vcpus", "memoryMiB", "diskGiB")
+        SELECT NEW."hostName", 1, f."vcpus", f."memoryMiB", f."rootDiskGiB"
+        FROM "Flavor" f WHERE f."id" = NEW."flavorId"
+        ON CONFLICT ("hostName") DO UPDATE SET
+            "instances" = "instances" + 1,
+            "vcpus" = "vcpus" + excluded."vcpus",
+            "memoryMiB" = "memoryMiB" + excluded."memoryMiB",
+            "diskGiB" = "diskGiB" + excluded."diskGiB";
+END;
+
+CREATE TRIGGER "Flavor_sizes_fixed" BEFORE UPDATE OF "vcpus", "memoryMiB", "rootDiskGiB" ON "Flavor"
+    WHEN NEW."vcpus" <> OLD."vcpus" OR NEW."memoryMiB" <> OLD."memoryMiB"
+        OR NEW."rootDiskGiB" <> OLD."rootDiskGiB"
+BEGIN
+    SELECT RAISE(ABORT, 'a flavor''s sizes never change (HostUsage counts them): create another flavor');
+END;
