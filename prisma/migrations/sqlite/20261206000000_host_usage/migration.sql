@@ -16,43 +16,35 @@ INSERT INTO "HostUsage" ("hostName", "instances", "vcpus", "memoryMiB", "diskGiB
     FROM "Instance" i JOIN "Flavor" f ON f."id" = i."flavorId"
     GROUP BY i."hostName";
 
-CREATE TRIGGER "Instance_usage_insert" AFTER INSERT ON "Instance" BEGIN
+-- Inserting (host, flavor, sign) into this view adds (1) or takes back (-1) one instance of
+-- that flavor on that host: SQLite has no functions, so the triggers below share this one.
+CREATE VIEW "HostUsageChange" AS
+    SELECT "hostName", '' AS "flavorId", 0 AS "sign" FROM "HostUsage" WHERE 0;
+
+CREATE TRIGGER "HostUsageChange_apply" INSTEAD OF INSERT ON "HostUsageChange" BEGIN
     INSERT INTO "HostUsage" ("hostName", "instances", "vcpus", "memoryMiB", "diskGiB")
-        SELECT NEW."hostName", 1, f."vcpus", f."memoryMiB", f."rootDiskGiB"
+        SELECT NEW."hostName", NEW."sign", NEW."sign" * f."vcpus", NEW."sign" * f."memoryMiB",
+            NEW."sign" * f."rootDiskGiB"
         FROM "Flavor" f WHERE f."id" = NEW."flavorId"
         ON CONFLICT ("hostName") DO UPDATE SET
-            "instances" = "instances" + 1,
+            "instances" = "instances" + excluded."instances",
             "vcpus" = "vcpus" + excluded."vcpus",
             "memoryMiB" = "memoryMiB" + excluded."memoryMiB",
             "diskGiB" = "diskGiB" + excluded."diskGiB";
+    DELETE FROM "HostUsage" WHERE "hostName" = NEW."hostName" AND "instances" = 0;
+END;
+
+CREATE TRIGGER "Instance_usage_insert" AFTER INSERT ON "Instance" BEGIN
+    INSERT INTO "HostUsageChange" VALUES (NEW."hostName", NEW."flavorId", 1);
 END;
 
 CREATE TRIGGER "Instance_usage_delete" AFTER DELETE ON "Instance" BEGIN
-    UPDATE "HostUsage" SET
-        "instances" = "instances" - 1,
-        "vcpus" = "vcpus" - (SELECT "vcpus" FROM "Flavor" WHERE "id" = OLD."flavorId"),
-        "memoryMiB" = "memoryMiB" - (SELECT "memoryMiB" FROM "Flavor" WHERE "id" = OLD."flavorId"),
-        "diskGiB" = "diskGiB" - (SELECT "rootDiskGiB" FROM "Flavor" WHERE "id" = OLD."flavorId")
-    WHERE "hostName" = OLD."hostName";
-    DELETE FROM "HostUsage" WHERE "hostName" = OLD."hostName" AND "instances" = 0;
+    INSERT INTO "HostUsageChange" VALUES (OLD."hostName", OLD."flavorId", -1);
 END;
 
 CREATE TRIGGER "Instance_usage_update" AFTER UPDATE OF "hostName", "flavorId" ON "Instance" BEGIN
-    UPDATE "HostUsage" SET
-        "instances" = "instances" - 1,
-        "vcpus" = "vcpus" - (SELECT "vcpus" FROM "Flavor" WHERE "id" = OLD."flavorId"),
-        "memoryMiB" = "memoryMiB" - (SELECT "memoryMiB" FROM "Flavor" WHERE "id" = OLD."flavorId"),
-        "diskGiB" = "diskGiB" - (SELECT "rootDiskGiB" FROM "Flavor" WHERE "id" = OLD."flavorId")
-    WHERE "hostName" = OLD."hostName";
-    DELETE FROM "HostUsage" WHERE "hostName" = OLD."hostName" AND "instances" = 0;
-    INSERT INTO "HostUsage" ("hostName", "instances", "vcpus", "memoryMiB", "diskGiB")
-        SELECT NEW."hostName", 1, f."vcpus", f."memoryMiB", f."rootDiskGiB"
-        FROM "Flavor" f WHERE f."id" = NEW."flavorId"
-        ON CONFLICT ("hostName") DO UPDATE SET
-            "instances" = "instances" + 1,
-            "vcpus" = "vcpus" + excluded."vcpus",
-            "memoryMiB" = "memoryMiB" + excluded."memoryMiB",
-            "diskGiB" = "diskGiB" + excluded."diskGiB";
+    INSERT INTO "HostUsageChange" VALUES (OLD."hostName", OLD."flavorId", -1);
+    INSERT INTO "HostUsageChange" VALUES (NEW."hostName", NEW."flavorId", 1);
 END;
 
 CREATE TRIGGER "Flavor_sizes_fixed" BEFORE UPDATE OF "vcpus", "memoryMiB", "rootDiskGiB" ON "Flavor"
