@@ -2,8 +2,8 @@
  * The scheduler's filters and weigher as one SQL query, as Nova's Placement answers "which
  * providers have room": each host's usage from HostUsage (its instances' flavors, kept by database
  * triggers) and the claims in flight, only the hosts every filter passes returned, best first, at
- * most `limit`. The same rules as the pure filters in scheduler.ts
- * (which still explain a refusal); test/integration/placement.test.ts holds the two to agreement.
+ * most `limit`. The same rules as the pure filters in scheduler.ts (which still explain a
+ * refusal); test/integration/placement.test.ts holds the two to agreement.
  */
 import { Prisma } from '../../generated/prisma/sqlite/client';
 import { ALLOCATION_RATIOS, type HostState, type Resources } from './host-state';
