@@ -1,7 +1,10 @@
-/** libvirt domain XML of a lab guest: TCG, a named CPU model, direct kernel boot, file serial. */
+/**
+ * libvirt domain XML of a lab guest: the lab's QEMU (layout.ts), TCG, a named CPU model, direct
+ * kernel boot, file serial.
+ */
 import { join } from 'node:path';
 import type { GuestImage } from './guest-image';
-import { guestDirInHost } from './layout';
+import { guestDirInHost, labEmulator } from './layout';
 
 export interface GuestSpec {
   name: string;
@@ -64,7 +67,7 @@ export function domainXml(spec: GuestSpec): string {
     '  <on_reboot>destroy</on_reboot>',
     '  <on_crash>destroy</on_crash>',
     '  <devices>',
-    '    <emulator>/usr/bin/qemu-system-x86_64</emulator>',
+    `    <emulator>${escapeXml(labEmulator())}</emulator>`,
     ...disk,
     "    <serial type='file'>",
     `      <source path='${files.serialLog}'/>`,

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { run } from './command';
 import { domainXml, guestFiles } from './guest-domain';
 import { ensureGuestImage } from './guest-image';
-import { defaultStateDir, rootNamespacePath } from './layout';
+import { exists } from './exists';
+import { defaultStateDir, labEmulator, rootNamespacePath } from './layout';
 import { waitFor } from './processes';
 import { requireState, writeState, type LabHost, type LabState } from './state';
 
@@ -143,6 +144,9 @@ export async function bootGuest(options: BootGuestOptions): Promise<LabGuest> {
   const existing = (await listGuests(state)).find((guest) => guest.name === options.name);
   if (existing) throw new Error(`lab: guest ${options.name} already exists on ${existing.host}`);
 
+  if (!(await exists(labEmulator()))) {
+    throw new Error(`lab: ${labEmulator()} is missing; run scripts/bootstrap`);
+  }
   const image = await ensureGuestImage(state.cacheDir);
   const dir = guestDirOnHost(host, options.name);
   await rm(dir, { recursive: true, force: true });

@@ -58,6 +58,14 @@ export function relaySocket(stateDir: string, service: string): string {
   return join(relayDir(stateDir), `${service}.sock`);
 }
 
+/**
+ * The QEMU lab guests run on: bookworm-backports' build, unpacked by scripts/bootstrap behind a
+ * wrapper, because Debian 12's QEMU 7.2 loses guest writes in a TCG live migration (docs/lab.md).
+ */
+export function labEmulator(): string {
+  return join(projectRoot(), '.tools', 'qemu', 'qemu-system-x86_64');
+}
+
 /** The relay program, compiled by `tsc` from lab/relay.ts. */
 export function relayProgram(): string {
   return join(projectRoot(), 'dist', 'lab', 'relay.js');

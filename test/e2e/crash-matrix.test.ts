@@ -56,9 +56,8 @@ describeLab('crash matrix on the lab', () => {
     );
   });
 
-  // lm has no local disk: a block migration runs longer, and the longer a live migration under
-  // QEMU 7.2's TCG runs, the likelier it loses a guest write (README, the lab's known flake); the
-  // block migration itself is tested in live-migration.test.ts. cm's disk is checked every case.
+  // lm has no local disk, which keeps each live case short; the block migration itself is tested
+  // in live-migration.test.ts. cm's disk is checked after every case.
   beforeAll(async () => {
     await bootLabInstance(stack.config, { name: 'lm', host: 'host1' });
     await bootLabInstance(stack.config, { name: 'cm', host: 'host1', diskMb: 128, diskDataMb: 96 });
