@@ -5,6 +5,7 @@ import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FERRY_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { devServerDynamicConfigArgs } from './temporal-dynamic-config';
 import { projectRoot } from './project-root';
 
 export interface DevServerOptions {
@@ -83,6 +84,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     '--log-level',
     'warn',
     ...FERRY_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...devServerDynamicConfigArgs(),
   ];
   if (options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { projectRoot } from './project-root';
 import { FERRY_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { temporalAnswers, temporalBinary } from './temporal-dev-server';
+import { dynamicConfigFile } from './temporal-dynamic-config';
 import { temporalTls } from './temporal-tls';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
@@ -123,6 +124,9 @@ function tlsConfig(tls: ProductionTemporalTls): Record<string, unknown> {
   };
 }
 
+const dynamicConfigPath = (options: ProductionTemporalOptions) =>
+  join(options.dir, 'config', 'dynamicconfig.yaml');
+
 /** The server's configuration, as JSON (a subset of YAML, which the server reads). */
 function serverConfig(options: ProductionTemporalOptions, postgres: URL): string {
   const [frontend, ...others] = options.ports;
@@ -165,6 +169,7 @@ function serverConfig(options: ProductionTemporalOptions, postgres: URL): string
       },
     },
     dcRedirectionPolicy: { policy: 'noop' },
+    dynamicConfigClient: { filepath: dynamicConfigPath(options), pollInterval: '60s' },
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }
@@ -242,6 +247,7 @@ export async function startProductionTemporal(
   );
   mkdirSync(join(options.dir, 'config'), { recursive: true });
   writeFileSync(join(options.dir, 'config', 'production.yaml'), serverConfig(options, postgres));
+  writeFileSync(dynamicConfigPath(options), dynamicConfigFile());
   const logFile = join(options.dir, 'temporal-server.log');
   const log = openSync(logFile, 'a');
   const child = spawn(

@@ -1,0 +1,94 @@
+/**
+ * The run's Temporal server (the dev server, or temporal-server in the production pass) runs with
+ * ferry's dynamic config (worker/temporal-dynamic-config.ts): a scheduled activity and the workflow
+ * task after its completion reach their pollers within milliseconds. On Temporal's defaults each
+ * waits for the shard's next transfer-queue read, 40–50 ms apart (docs/temporal-tuning.md). The
+ * read limiter starts with a burst of tokens, so the first workflows on a fresh server are fast
+ * on either setting: the test measures the last of several.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { floorActivities } from '../../bench/floor-activities';
+import type { FloorStep } from '../../bench/floor-workflow';
+
+const STEPS = 10;
+/** Workflows run one after another; only the last is measured (see below). */
+const WORKFLOWS = 3;
+
+interface Event {
+  eventId?: Long | number | null;
+  eventType?: number | null;
+  eventTime?: { seconds?: Long | number | null; nanos?: number | null } | null;
+}
+type Long = { toNumber(): number };
+
+const number = (value: Long | number | null | undefined) =>
+  typeof value === 'number' ? value : (value?.toNumber() ?? 0);
+const millis = (event: Event) =>
+  number(event.eventTime?.seconds) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
+
+/** The waits from each event of type `from` to the event of type `to` right after it. */
+function waits(events: Event[], from: string, to: string): number[] {
+  const type = (event: Event) => String(event.eventType);
+  const result: number[] = [];
+  events.forEach((event, i) => {
+    const next = events.slice(i + 1).find((later) => type(later) === to);
+    if (type(event) === from && next) result.push(millis(next) - millis(event));
+  });
+  return result;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+describe('Temporal dispatch', () => {
+  it('hands a scheduled activity, and the workflow task after it, to pollers within milliseconds', async () => {
+    const address = process.env.FERRY_TEST_TEMPORAL_ADDRESS as string;
+    const connection = await NativeConnection.connect({ address });
+    const client = new Client({ connection: await Connection.connect({ address }) });
+    const id = randomUUID();
+    const workflowQueue = `dispatch-workflows-${id}`;
+    const hostQueue = `dispatch-host-${id}`;
+    const workers = await Promise.all([
+      Worker.create({
+        connection,
+        taskQueue: workflowQueue,
+        workflowsPath: require.resolve('../../bench/floor-workflow'),
+        activities: floorActivities,
+      }),
+      Worker.create({ connection, taskQueue: hostQueue, activities: floorActivities }),
+    ]);
+    const running = workers.map((worker) => worker.run());
+    try {
+      const steps: FloorStep[] = Array.from({ length: STEPS }, () => ({
+        kind: 'remote',
+        taskQueue: hostQueue,
+      }));
+      const run = async (i: number) => {
+        const handle = await client.workflow.start('floorWorkflow', {
+          taskQueue: workflowQueue,
+          workflowId: `dispatch-${id}-${i}`,
+          args: [steps],
+        });
+        expect(await handle.result()).toBe(STEPS);
+        return handle;
+      };
+      for (let i = 1; i < WORKFLOWS; i += 1) await run(i);
+      const handle = await run(WORKFLOWS);
+      const { events } = await handle.fetchHistory();
+      const history = (events ?? []) as Event[];
+      // EventType numbers: 5 workflow task scheduled, 6 started; 10 activity scheduled, 11 started.
+      const activityWaits = waits(history, '10', '11');
+      const workflowTaskWaits = waits(history, '5', '6');
+      expect(activityWaits).toHaveLength(STEPS);
+      expect(workflowTaskWaits.length).toBeGreaterThan(STEPS);
+      expect(median(activityWaits)).toBeLessThan(20);
+      expect(median(workflowTaskWaits)).toBeLessThan(20);
+    } finally {
+      workers.forEach((worker) => worker.shutdown());
+      await Promise.all(running);
+      await client.connection.close();
+      await connection.close();
+    }
+  });
+});
