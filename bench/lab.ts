@@ -265,7 +265,16 @@ async function main(): Promise<void> {
   }
 }
 
+/** The error and its causes: a failed workflow's reason is in its cause's cause. */
+function describeError(error: unknown): string {
+  const lines: string[] = [];
+  for (let e: unknown = error; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
+    lines.push(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  }
+  return lines.join('\ncaused by: ');
+}
+
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(`${describeError(error)}\n`);
   process.exit(1);
 });

@@ -74,6 +74,13 @@ export interface InstanceDisk {
 export interface SourceFacts {
   /** The guest CPU definition (`<cpu>` element) or null when the domain names none. */
   guestCpuXml: string | null;
+  /**
+   * The QEMU binary the domain runs and its virtualization type (kvm, or qemu for TCG), which the
+   * destination's libvirt uses too: the destination compares the guest CPU against what they
+   * provide. Absent in pre-checks recorded before they were added, null when the XML names none.
+   */
+  emulator?: string | null;
+  virtType?: string | null;
   disks: InstanceDisk[];
   /**
    * Directories inside the instances dir holding the domain's files (disks, serial console log),

@@ -40,6 +40,8 @@ describe('parseDomainXml', () => {
     </disk>`;
     expect(parseDomainXml(domain(`${QCOW2_DISK}\n${raw}`, cpu))).toEqual({
       cpuXml: cpu,
+      emulator: '/usr/bin/qemu-system-x86_64',
+      virtType: 'kvm',
       disks: [
         {
           target: 'vda',
@@ -74,6 +76,16 @@ describe('parseDomainXml', () => {
     expect(parseDomainXml(domain(devices)).consoleFiles).toEqual([
       '/var/lib/ferry/instances/web-1/console.log',
     ]);
+  });
+
+  it('reads the emulator, unescaped, and none when the domain names none', () => {
+    const lab = domain(QCOW2_DISK).replace(
+      '/usr/bin/qemu-system-x86_64',
+      '/srv/ferry &amp; co/.tools/qemu/qemu-system-x86_64',
+    );
+    expect(parseDomainXml(lab).emulator).toBe('/srv/ferry & co/.tools/qemu/qemu-system-x86_64');
+    const none = domain(QCOW2_DISK).replace(/ *<emulator>.*<\/emulator>\n/, '');
+    expect(parseDomainXml(none).emulator).toBeNull();
   });
 
   it('takes a self-closing CPU element, and none when the domain has none', () => {

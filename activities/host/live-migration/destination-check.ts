@@ -48,7 +48,10 @@ async function checkHypervisor(
 /**
  * Whether this host's hypervisor can give the guest its CPU. compareHypervisorCPU, not
  * compareCPU: the guest CPU is what QEMU provides here, not the host CPU (on the lab compareCPU
- * calls even a running guest's own qemu64 CPU incompatible with its host).
+ * calls even a running guest's own qemu64 CPU incompatible with its host). Asked of the domain's
+ * own QEMU binary and virtualization type, which the destination uses too, not of libvirt's
+ * defaults: those are KVM wherever /dev/kvm exists, and on such a machine the lab's TCG guests'
+ * qemu64 CPU compares as incompatible even with the host it runs on.
  */
 async function checkCpu(
   context: DestinationContext,
@@ -58,7 +61,11 @@ async function checkCpu(
   if (source.guestCpuXml === null) return;
   let result: number;
   try {
-    result = await conn.compareHypervisorCPU(source.guestCpuXml, { arch: source.arch });
+    result = await conn.compareHypervisorCPU(source.guestCpuXml, {
+      arch: source.arch,
+      ...(source.emulator && { emulator: source.emulator }),
+      ...(source.virtType && { virttype: source.virtType }),
+    });
   } catch (error) {
     if (!isLibvirtError(error)) throw error;
     throw migrationFailure(

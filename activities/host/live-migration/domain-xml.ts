@@ -18,6 +18,10 @@ export interface DomainDisk {
 export interface DomainXmlFacts {
   /** The `<cpu>` element as written, null when the domain has none. */
   cpuXml: string | null;
+  /** The QEMU binary the domain runs (`<emulator>`), null when the XML names none. */
+  emulator: string | null;
+  /** The domain's virtualization type (`<domain type=…>`: kvm, or qemu for TCG). */
+  virtType: string | null;
   /** Disks with device='disk' (not cdroms or floppies), in XML order. */
   disks: DomainDisk[];
   /** One description per passthrough device: `<hostdev>` and `<interface type='hostdev'>`. */
@@ -86,8 +90,11 @@ function parseConsoleFiles(devices: string): string[] {
 export function parseDomainXml(xml: string): DomainXmlFacts {
   const devices = /<devices>([\s\S]*?)<\/devices>/.exec(xml)?.[1] ?? '';
   const cpu = /<cpu\b[^>]*\/>|<cpu\b[^>]*>[\s\S]*?<\/cpu>/.exec(xml);
+  const emulator = /<emulator>([^<]*)<\/emulator>/.exec(devices)?.[1];
   return {
     cpuXml: cpu ? cpu[0] : null,
+    emulator: emulator === undefined ? null : unescapeXml(emulator.trim()),
+    virtType: attribute(/<domain\b([^>]*)>/.exec(xml)?.[1] ?? '', 'type'),
     disks: parseDisks(devices),
     passthrough: parsePassthrough(devices),
     consoleFiles: parseConsoleFiles(devices),

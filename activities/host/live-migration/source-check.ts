@@ -80,6 +80,8 @@ async function sourceFacts(
     .filter((dir) => isInside(context.instancesDir, dir));
   return {
     guestCpuXml: xml.cpuXml,
+    emulator: xml.emulator,
+    virtType: xml.virtType,
     disks: await Promise.all(files.map((disk) => instanceDisk(context, disk))),
     directories: [...new Set(directories)],
     consoleFiles: xml.consoleFiles.filter((path) => isInside(context.instancesDir, dirname(path))),

@@ -51,6 +51,8 @@ export function createSimLiveMigrationActivities({
       const { memoryMiB, disks } = domain(instanceUuid);
       return {
         guestCpuXml: null,
+        emulator: null,
+        virtType: null,
         disks,
         directories: [],
         consoleFiles: [],
