@@ -117,7 +117,7 @@ async function result(
   const progress = stats
     ? progressFromStats(stats, postCopy)
     : { ...(outcome.progress ?? NO_PROGRESS), percent: 100, postCopy };
-  await reporter.final(progress);
+  await reporter.settled();
   return {
     attached: outcome.attached,
     elapsedMs: stats?.timeElapsedMs ?? null,

@@ -25,8 +25,17 @@ export class ProgressReporter {
 
   /** Waits for the report in flight, then reports `progress` and waits for that one too. */
   async final(progress: MigrationProgress): Promise<void> {
-    await this.inFlight;
+    await this.settled();
     this.start(progress);
+    await this.inFlight;
+  }
+
+  /**
+   * Waits for the report in flight, if any, and sends none: a completed migration's final progress
+   * travels in the activity's result, which the workflow records and the completion writes to the
+   * Migration row, so a last report would be a signal and a write for nothing.
+   */
+  async settled(): Promise<void> {
     await this.inFlight;
   }
 

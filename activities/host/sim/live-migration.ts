@@ -103,7 +103,7 @@ export function createSimLiveMigrationActivities({
       await fleet.work(instanceUuid, timings.downtimeMs);
       fleet.move(instanceUuid, hostName, destHost);
       const done = progressOf(totalBytes, 0);
-      await reporter.final(done);
+      await reporter.settled();
       return {
         attached: false,
         elapsedMs: Date.now() - started,
