@@ -13,11 +13,12 @@ import { floorActivities } from '../../bench/floor-activities';
 import type { FloorStep } from '../../bench/floor-workflow';
 
 const STEPS = 10;
+/** Well above a few milliseconds of dispatch on a loaded machine, well below the default's ~42. */
+const MAX_MEDIAN_WAIT_MS = 30;
 /** Workflows run one after another; only the last is measured (see below). */
 const WORKFLOWS = 3;
 
 interface Event {
-  eventId?: Long | number | null;
   eventType?: number | null;
   eventTime?: { seconds?: Long | number | null; nanos?: number | null } | null;
 }
@@ -82,8 +83,8 @@ describe('Temporal dispatch', () => {
       const workflowTaskWaits = waits(history, '5', '6');
       expect(activityWaits).toHaveLength(STEPS);
       expect(workflowTaskWaits.length).toBeGreaterThan(STEPS);
-      expect(median(activityWaits)).toBeLessThan(20);
-      expect(median(workflowTaskWaits)).toBeLessThan(20);
+      expect(median(activityWaits)).toBeLessThan(MAX_MEDIAN_WAIT_MS);
+      expect(median(workflowTaskWaits)).toBeLessThan(MAX_MEDIAN_WAIT_MS);
     } finally {
       workers.forEach((worker) => worker.shutdown());
       await Promise.all(running);
