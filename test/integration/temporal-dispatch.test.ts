@@ -8,9 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { floorActivities } from '../../bench/floor-activities';
 import type { FloorStep } from '../../bench/floor-workflow';
+import { median } from '../../bench/measure';
 
 const STEPS = 10;
 /** Well above a few milliseconds of dispatch on a loaded machine, well below the default's ~42. */
@@ -18,29 +20,21 @@ const MAX_MEDIAN_WAIT_MS = 30;
 /** Workflows run one after another; only the last is measured (see below). */
 const WORKFLOWS = 3;
 
-interface Event {
-  eventType?: number | null;
-  eventTime?: { seconds?: Long | number | null; nanos?: number | null } | null;
-}
-type Long = { toNumber(): number };
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const { EventType } = temporal.api.enums.v1;
 
-const number = (value: Long | number | null | undefined) =>
-  typeof value === 'number' ? value : (value?.toNumber() ?? 0);
-const millis = (event: Event) =>
-  number(event.eventTime?.seconds) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
+const millis = ({ eventTime }: HistoryEvent) =>
+  Number(eventTime?.seconds ?? 0) * 1000 + (eventTime?.nanos ?? 0) / 1e6;
 
 /** The waits from each event of type `from` to the event of type `to` right after it. */
-function waits(events: Event[], from: string, to: string): number[] {
-  const type = (event: Event) => String(event.eventType);
+function waits(events: HistoryEvent[], from: number, to: number): number[] {
   const result: number[] = [];
   events.forEach((event, i) => {
-    const next = events.slice(i + 1).find((later) => type(later) === to);
-    if (type(event) === from && next) result.push(millis(next) - millis(event));
+    const next = events.slice(i + 1).find((later) => later.eventType === to);
+    if (event.eventType === from && next) result.push(millis(next) - millis(event));
   });
   return result;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 describe('Temporal dispatch', () => {
   it('hands a scheduled activity, and the workflow task after it, to pollers within milliseconds', async () => {
@@ -77,10 +71,17 @@ describe('Temporal dispatch', () => {
       for (let i = 1; i < WORKFLOWS; i += 1) await run(i);
       const handle = await run(WORKFLOWS);
       const { events } = await handle.fetchHistory();
-      const history = (events ?? []) as Event[];
-      // EventType numbers: 5 workflow task scheduled, 6 started; 10 activity scheduled, 11 started.
-      const activityWaits = waits(history, '10', '11');
-      const workflowTaskWaits = waits(history, '5', '6');
+      const history = events ?? [];
+      const activityWaits = waits(
+        history,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+      );
+      const workflowTaskWaits = waits(
+        history,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      );
       expect(activityWaits).toHaveLength(STEPS);
       expect(workflowTaskWaits.length).toBeGreaterThan(STEPS);
       expect(median(activityWaits)).toBeLessThan(MAX_MEDIAN_WAIT_MS);
