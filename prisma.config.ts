@@ -1,6 +1,6 @@
 import { defineConfig } from 'prisma/config';
-import { databaseAdapter } from './activities/control/database-adapter';
-import { databaseProvider, loadConfig } from './worker/config';
+import { databaseAdapter } from './db/adapter';
+import { databaseProvider, loadConfig } from './config';
 
 const { databaseUrl } = loadConfig();
 const provider = databaseProvider(databaseUrl);

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { copyDisk } from '../activities/host/copy-disk';
 import { hostCommand, INSTANCES_DIR, labDown, labUp, type LabState } from '../lab';
-import { projectRoot } from '../worker/project-root';
-import { median } from './measure';
+import { projectRoot } from '../config/project-root';
+import { median } from '../test/support/statistics';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;

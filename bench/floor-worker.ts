@@ -3,7 +3,7 @@
  * orchestration benchmark: task queue FLOOR_TASK_QUEUE on the server at FLOOR_TEMPORAL_ADDRESS.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { floorActivities } from './floor-activities';
+import { floorActivities } from '../test/support/floor-activities';
 
 async function main(): Promise<void> {
   const address = process.env.FLOOR_TEMPORAL_ADDRESS;
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection,
     taskQueue,
-    workflowsPath: require.resolve('./floor-workflow'),
+    workflowsPath: require.resolve('../test/support/floor-workflow'),
     activities: floorActivities,
   });
   process.once('SIGTERM', () => worker.shutdown());

@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { openDatabase, type Database } from '../activities/control/database';
-import { decideResize } from '../client/operations/resize-decisions';
-import { startLiveMigration } from '../client/operations/start-live-migration';
-import { startResize } from '../client/operations/start-resize';
+import { openDatabase, type Database } from '../db/database';
+import { decideResize } from '../client/resize-decisions';
+import { startLiveMigration } from '../client/start-live-migration';
+import { startResize } from '../client/start-resize';
 import { run, runInHost } from '../lab/command';
 import { bootLabInstance, bringUpLab, takeDownLab } from '../lab/fleet';
 import { guestFiles } from '../lab/guest-domain';
@@ -27,11 +27,12 @@ import { waitForCounter } from '../lab/guest';
 import { rootNamespacePath } from '../lab/layout';
 import { waitFor } from '../lab/processes';
 import type { LabHost } from '../lab/state';
-import { loadConfig, type FerryConfig } from '../worker/config';
-import { projectRoot } from '../worker/project-root';
-import { startDevServer } from '../worker/temporal-dev-server';
+import { loadConfig, type FerryConfig } from '../config';
+import { projectRoot } from '../config/project-root';
+import { startDevServer } from '../temporal/dev-server';
 import { freePort } from '../test/support/free-port';
-import { log, median } from './measure';
+import { median } from '../test/support/statistics';
+import { log } from './measure';
 
 const GOAL_LIVE_RATIO = 1.15;
 
@@ -191,16 +192,12 @@ async function main(): Promise<void> {
   let control: ChildProcess | undefined;
   try {
     const lab = await bringUpLab(config, 2);
-    control = spawn(
-      process.execPath,
-      [join(projectRoot(), 'dist', 'client', 'cli.js'), 'control'],
-      {
-        env: { ...process.env, ...env },
-        stdio: 'ignore',
-      },
-    );
+    control = spawn(process.execPath, [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'], {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
     // Records each hypervisor (type, version, CPU) as `ferry hosts refresh` does, once agents run.
-    const cli = join(projectRoot(), 'dist', 'client', 'cli.js');
+    const cli = join(projectRoot(), 'dist', 'cli', 'main.js');
     await waitFor(
       'hosts refreshed',
       async () => {

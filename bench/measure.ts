@@ -1,4 +1,4 @@
-/** What the benchmarks share: progress lines, medians and percentiles, paced runs, child processes. */
+/** What the benchmarks share: progress lines, paced runs, child processes. */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,24 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** A progress line on stderr (stdout carries the result). */
 export const log = (message: string) => process.stderr.write(`${message}\n`);
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 /** A command-line option's value as a positive number; fails naming the option. */
 export function positiveNumber(option: string, value: string | undefined): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0)
     throw new Error(`--${option}: a positive number, not ${value}`);
   return n;
-}
-
-/** Nearest-rank percentile. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.ceil((p / 100) * sorted.length) - 1];
 }
 
 /** Runs `task` for every item, at most `concurrency` at a time or `rate` starts per second. */

@@ -20,26 +20,18 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { openDatabase, type Database } from '../activities/control/database';
-import { migrateDatabase } from '../activities/control/migrate-database';
+import { openDatabase, type Database } from '../db/database';
+import { migrateDatabase } from '../db/migrate';
 import { SimFleet } from '../activities/host/sim/sim-fleet';
-import { startLiveMigration } from '../client/operations/start-live-migration';
+import { startLiveMigration } from '../client/start-live-migration';
 import { scratchDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/free-port';
-import { createLogger } from '../worker/logging';
+import { createLogger } from '../config/logging';
 import { startSimAgents } from '../worker/sim-agents';
-import { projectRoot } from '../worker/project-root';
-import { startDevServer } from '../worker/temporal-dev-server';
-import {
-  Cleanups,
-  log,
-  median,
-  peakRssMb,
-  percentile,
-  positiveNumber,
-  runAll,
-  stopChild,
-} from './measure';
+import { projectRoot } from '../config/project-root';
+import { startDevServer } from '../temporal/dev-server';
+import { median, percentile } from '../test/support/statistics';
+import { Cleanups, log, peakRssMb, positiveNumber, runAll, stopChild } from './measure';
 import { benchScheduler } from './scheduler-fleet';
 
 const GOALS = { migrationsPerSecond: 20, p50AddedMs: 250, schedulerP95Ms: 50 };
@@ -152,7 +144,7 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
     cleanups.add(() => server.stop());
     const control = spawn(
       process.execPath,
-      [join(projectRoot(), 'dist', 'client', 'cli.js'), 'control'],
+      [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'],
       {
         env: {
           ...process.env,

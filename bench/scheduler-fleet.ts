@@ -3,9 +3,9 @@
  * database, and the timing of selectDestinations over them (bench/scheduler.ts,
  * bench/orchestration.ts).
  */
-import { openDatabase, type Database } from '../activities/control/database';
-import { flavorResources, readHostStates } from '../activities/control/host-state';
-import { migrateDatabase } from '../activities/control/migrate-database';
+import { openDatabase, type Database } from '../db/database';
+import { flavorResources, readHostStates } from '../db/host-state';
+import { migrateDatabase } from '../db/migrate';
 import { getMigrationByUuid } from '../activities/control/migration-lookup';
 import {
   DESTINATIONS_RETURNED,

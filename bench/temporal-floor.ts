@@ -18,11 +18,12 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../test/support/free-port';
-import { projectRoot } from '../worker/project-root';
-import { startDevServer } from '../worker/temporal-dev-server';
-import { floorActivities } from './floor-activities';
-import type { FloorStep } from './floor-workflow';
-import { Cleanups, log, median, percentile, positiveNumber, runAll, stopChild } from './measure';
+import { projectRoot } from '../config/project-root';
+import { startDevServer } from '../temporal/dev-server';
+import { floorActivities } from '../test/support/floor-activities';
+import type { FloorStep } from '../test/support/floor-workflow';
+import { median, percentile } from '../test/support/statistics';
+import { Cleanups, log, positiveNumber, runAll, stopChild } from './measure';
 
 const TASK_QUEUE = 'floor';
 const BURST_CONCURRENCY = 50;

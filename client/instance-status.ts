@@ -4,7 +4,7 @@
  * vm_state `active` with power_state `shutdown` (Nova would say vm_state `stopped`); both are
  * SHUTOFF here.
  */
-import type { Instance } from '../generated/prisma/sqlite/client';
+import type { Instance } from '../db/models';
 
 export type InstanceStatus =
   | 'ACTIVE'

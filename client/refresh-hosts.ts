@@ -1,7 +1,7 @@
 import type { refreshHosts } from '../workflows';
 import { CONTROL_TASK_QUEUE, type RefreshHostsResult } from '../workflows/types';
-import type { FerryConfig } from '../worker/config';
-import { connectTemporal } from './temporal';
+import type { FerryConfig } from '../config';
+import { connectTemporal } from '../temporal/client';
 
 /**
  * Runs the refreshHosts workflow and waits for it. Its id is fixed, so concurrent callers share

@@ -1,7 +1,7 @@
 /** ferry's host agents for the lab: one per host, inside that host's namespaces, like on a real fleet. */
 import { join } from 'node:path';
-import { databaseProvider, type FerryConfig } from '../worker/config';
-import { projectRoot } from '../worker/project-root';
+import { databaseProvider, type FerryConfig } from '../config';
+import { projectRoot } from '../config/project-root';
 import { hostCommand } from './command';
 import { hostLogFile } from './host-shell';
 import { RELAYED_SERVICES } from './layout';
@@ -48,7 +48,7 @@ export function startLabAgents(
   config: Pick<FerryConfig, 'temporalAddress' | 'databaseUrl' | 'temporalNamespace'>,
   agentEnv: Record<string, string> = {},
 ): Record<string, number> {
-  const cli = join(projectRoot(), 'dist', 'client', 'cli.js');
+  const cli = join(projectRoot(), 'dist', 'cli', 'main.js');
   return Object.fromEntries(
     hosts.map((host) => [
       host.name,

@@ -4,9 +4,9 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { openDatabase } from '../activities/control/database';
-import { migrateDatabase } from '../activities/control/migrate-database';
-import type { FerryConfig } from '../worker/config';
+import { openDatabase } from '../db/database';
+import { migrateDatabase } from '../db/migrate';
+import type { FerryConfig } from '../config';
 import { relayTargetsFor, startLabAgents } from './agents';
 import { labDown } from './down';
 import { bootGuest, type BootGuestOptions, type LabGuest } from './guest';

@@ -1,6 +1,6 @@
 /** Names, addresses and paths of the lab: one place that decides where everything lives. */
 import { join } from 'node:path';
-import { projectRoot } from '../worker/project-root';
+import { projectRoot } from '../config/project-root';
 
 /** The lab's private network; its addresses exist only inside the lab's namespaces. */
 export const LAB_SUBNET = '10.77.0.0/24';

@@ -1,5 +1,5 @@
 /** The lab in ferry's database: its hosts as Host rows, its guests as instances. */
-import type { Database } from '../activities/control/database';
+import type { Database } from '../db/database';
 import type { LabGuest } from './guest';
 import type { LabHost } from './state';
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevServer } from '../worker/temporal-dev-server';
-import { startProductionTemporal, temporalServerPorts } from '../worker/temporal-server';
+import { startDevServer } from '../temporal/dev-server';
+import { startProductionTemporal, temporalServerPorts } from './support/temporal-server';
 import { POSTGRES_ADMIN_URL } from './support/databases';
 import { freePort } from './support/free-port';
 

@@ -2,17 +2,17 @@ import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { userInfo } from 'node:os';
-import { openDatabase, type Database } from '../activities/control/database';
+import { openDatabase, type Database } from '../db/database';
 import { saveMigrationProgress } from '../activities/control/migration-progress';
 import { createHostActivities, type HostAgentContext } from '../activities/host';
 import { liveMigrationSettings } from '../activities/host/live-migration/settings';
 import { defaultIdentityFile } from '../activities/host/resize/peer-access';
 import { MIGRATION_PROGRESS_SIGNAL, type MigrationProgress } from '../workflows/migration-types';
 import { hostTaskQueue } from '../workflows/types';
-import type { FerryConfig } from './config';
-import { installTemporalLogging, type Logger } from './logging';
-import { connectWorker } from './temporal-connection';
-import { temporalTls } from './temporal-tls';
+import type { FerryConfig } from '../config';
+import { installTemporalLogging, type Logger } from '../config/logging';
+import { connectWorker } from '../temporal/connection';
+import { temporalTls } from '../temporal/tls';
 
 /**
  * The most a heartbeat waits before the worker sends it. An activity learns it was cancelled

@@ -1,10 +1,10 @@
 import { Worker } from '@temporalio/worker';
 import { createControlActivities } from '../activities/control';
-import { openDatabase } from '../activities/control/database';
+import { openDatabase } from '../db/database';
 import { CONTROL_TASK_QUEUE } from '../workflows/types';
-import type { FerryConfig } from './config';
-import { installTemporalLogging, type Logger } from './logging';
-import { connectWorker } from './temporal-connection';
+import type { FerryConfig } from '../config';
+import { installTemporalLogging, type Logger } from '../config/logging';
+import { connectWorker } from '../temporal/connection';
 
 /**
  * The control worker: every workflow, and the activities that touch the database and scheduler,

@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { migrateDatabase } from '../activities/control/migrate-database';
-import { openDatabase } from '../activities/control/database';
+import { migrateDatabase } from '../db/migrate';
+import { openDatabase } from '../db/database';
 import { runRefreshHosts } from '../client/refresh-hosts';
 import { bootLabInstance, bringUpLab, labStateDir, takeDownLab } from '../lab/fleet';
 import { LAB_ADDRESS_PREFIX } from '../lab/layout';
 import { labStatus } from '../lab/status';
-import type { FerryConfig } from './config';
-import type { Logger } from './logging';
-import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
+import type { FerryConfig } from '../config';
+import type { Logger } from '../config/logging';
+import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/dev-server';
 
 /** The guest `npm start` boots when it brings the lab up. */
 const DEMO_GUEST = 'demo';
@@ -30,7 +30,7 @@ function splitAddress(address: string): { ip: string; port: number } {
  * host and the API, each its own process. Ctrl-C or SIGTERM stops everything it started.
  */
 export async function runDev(config: FerryConfig, logger: Logger): Promise<number> {
-  const cli = join(__dirname, '..', 'client', 'cli.js');
+  const cli = join(__dirname, '..', 'cli', 'main.js');
   const children: Child[] = [];
   let server: RunningDevServer | undefined;
   let labStartedHere = false;

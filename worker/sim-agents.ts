@@ -5,12 +5,12 @@
  */
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Database } from '../activities/control/database';
+import type { Database } from '../db/database';
 import { createSimLiveMigrationActivities } from '../activities/host/sim/live-migration';
 import type { SimFleet } from '../activities/host/sim/sim-fleet';
 import { hostTaskQueue } from '../workflows/types';
 import { progressReporter } from './agent';
-import type { Logger } from './logging';
+import type { Logger } from '../config/logging';
 
 export interface SimAgents {
   /** Stops every worker and waits for them. */

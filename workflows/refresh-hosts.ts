@@ -1,16 +1,20 @@
 import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
-import type { ControlActivities } from '../activities/control';
-import type { HostActivities } from '../activities/host';
-import { hostTaskQueue, type HostInventory, type RefreshHostsResult } from './types';
+import {
+  hostTaskQueue,
+  type HostInventory,
+  type HostInventoryControlActivities,
+  type HypervisorHostActivities,
+  type RefreshHostsResult,
+} from './types';
 
-const control = proxyActivities<ControlActivities>({
+const control = proxyActivities<HostInventoryControlActivities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5 },
 });
 
 /** The agent of each host, reached on that host's own task queue. */
 function agentOf(host: string) {
-  return proxyActivities<HostActivities>({
+  return proxyActivities<HypervisorHostActivities>({
     taskQueue: hostTaskQueue(host),
     scheduleToCloseTimeout: '60s',
     startToCloseTimeout: '20s',

@@ -29,3 +29,16 @@ export interface RefreshHostsResult {
   refreshed: HostInventory[];
   failed: { host: string; error: string }[];
 }
+
+/** The control activities the refreshHosts workflow calls. */
+export interface HostInventoryControlActivities {
+  /** Hosts whose agent should answer: every host not marked down. */
+  listReachableHosts(): Promise<string[]>;
+  /** Records what a host's hypervisor reported on its Host row; HostNotFound if unregistered. */
+  saveHostInventory(inventory: HostInventory): Promise<void>;
+}
+
+/** The host activity the refreshHosts workflow calls on each agent. */
+export interface HypervisorHostActivities {
+  describeHypervisor(): Promise<HypervisorInfo>;
+}

@@ -2,12 +2,12 @@
  * Resource claims: what a migration holds on its destination, as ResourceClaim rows counted in the
  * host's usage, so two migrations can never both take the last free capacity of a host.
  */
-import type { Database } from './database';
-import { flavorResources, readHostStates } from './host-state';
+import type { Database } from '../../db/database';
+import { flavorResources, readHostStates } from '../../db/host-state';
 import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid } from './migration-lookup';
 import { lackingResource } from './scheduler';
-import { inTransaction, lockHost } from './transactions';
+import { inTransaction, lockHost } from '../../db/transactions';
 
 /**
  * Claims the vCPUs, memory and disk of the migration's new flavor on `host`. Under the Host row's

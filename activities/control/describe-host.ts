@@ -1,4 +1,4 @@
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 
 /** The Host row's name and libvirt URI (as its peers reach it); NoValidHost when not registered. */

@@ -1,11 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { HostInventory } from '../../workflows/types';
-import type { Database } from './database';
+import type { HostInventory, HostInventoryControlActivities } from '../../workflows/types';
+import type { Database } from '../../db/database';
 
 /** Control activities that read and record what each host's hypervisor reports. */
-export function hostInventoryActivities(db: Database) {
+export function hostInventoryActivities(db: Database): HostInventoryControlActivities {
   return {
-    /** Hosts whose agent should answer: every host not marked down. */
     async listReachableHosts(): Promise<string[]> {
       const hosts = await db.host.findMany({
         where: { state: { not: 'down' } },

@@ -1,6 +1,6 @@
 import type { MigrationControlActivities } from '../../workflows/migration-activities';
 import type { ResizeControlActivities } from '../../workflows/resize-types';
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { hostInventoryActivities } from './host-inventory';
 import { migrationControlActivities } from './migration-control';
 import { resizeControlActivities } from './resize-control';

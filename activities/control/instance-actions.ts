@@ -3,9 +3,9 @@
  * an InstanceActionEvent per step with its start, finish and result.
  */
 import type { ActionEventRecord } from '../../workflows/migration-activities';
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
-import type { DatabaseClient } from './transactions';
+import type { DatabaseClient } from '../../db/transactions';
 
 /** Opens the action of a migration's operation; an action already open for it is kept as it is. */
 export async function openInstanceAction(

@@ -3,13 +3,13 @@
  * task_state, and ends when the migration completes (the instance moves) or fails (it stays).
  */
 import type { InstanceSnapshot, MigrationResult } from '../../workflows/migration-types';
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { finishInstanceAction, openInstanceAction } from './instance-actions';
 import { beginRefusal, type BeginnableStates } from './instance-refusal';
 import { migrationFailure } from './migration-errors';
 import { FINISHED_MIGRATION_STATUSES, getMigrationByUuid, isFinished } from './migration-lookup';
 import { progressCounters } from './migration-progress';
-import { inTransaction } from './transactions';
+import { inTransaction } from '../../db/transactions';
 
 /** A live migration begins from an active, running instance. */
 const LIVE_MIGRATABLE: BeginnableStates = { vmStates: ['active'], powerStates: ['running'] };

@@ -1,4 +1,4 @@
-import type { Instance } from '../../generated/prisma/sqlite/client';
+import type { Instance } from '../../db/models';
 import { migrationFailure } from './migration-errors';
 
 /** The vm_states and power_states an operation may begin from. */

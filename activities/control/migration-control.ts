@@ -1,6 +1,6 @@
 import type { MigrationControlActivities } from '../../workflows/migration-activities';
 import { claimResources, releaseClaims } from './claims';
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { describeHost } from './describe-host';
 import { ActionIds, recordActionEvent } from './instance-actions';
 import {

@@ -1,5 +1,5 @@
 import { migrationFailure } from './migration-errors';
-import type { DatabaseClient } from './transactions';
+import type { DatabaseClient } from '../../db/transactions';
 
 /** Nova's migration statuses after which nothing changes any more (live migration and resize). */
 export const FINISHED_MIGRATION_STATUSES = [

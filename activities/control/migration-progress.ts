@@ -1,5 +1,5 @@
 import type { MigrationProgress } from '../../workflows/migration-types';
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 
 /** The Migration row's six byte counters from a job's progress. */

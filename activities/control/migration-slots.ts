@@ -2,10 +2,10 @@
  * Nova's max_concurrent_live_migrations, per source host and across every control worker: a live
  * migration waits as `queued` until one of its source's slots is free and it is the next in line.
  */
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid } from './migration-lookup';
-import { inTransaction, lockHost } from './transactions';
+import { inTransaction, lockHost } from '../../db/transactions';
 
 /** The statuses that hold one of the source host's slots. */
 const HOLDING_A_SLOT = ['preparing', 'running'];

@@ -1,5 +1,5 @@
 import type { LiveMigrationStatus } from '../../workflows/migration-types';
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 import { FINISHED_MIGRATION_STATUSES, getMigrationByUuid, isFinished } from './migration-lookup';
 

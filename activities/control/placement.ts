@@ -5,9 +5,9 @@
  * most `limit`. The same rules as the pure filters in scheduler.ts (which still explain a
  * refusal); test/integration/placement.test.ts holds the two to agreement.
  */
-import { Prisma } from '../../generated/prisma/sqlite/client';
-import { ALLOCATION_RATIOS, type HostState, type Resources } from './host-state';
-import { providerOf, type Database } from './database';
+import { Prisma } from '../../db/models';
+import { ALLOCATION_RATIOS, type HostState, type Resources } from '../../db/host-state';
+import { providerOf, type Database } from '../../db/database';
 
 export interface PlacementRequest {
   /** The host the instance is on: refused unless `allowSameHost`. */

@@ -1,5 +1,5 @@
 import type { ResizeControlActivities } from '../../workflows/resize-types';
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { beginResize, finishResize, setResizeProgress } from './resize-operations';
 import { confirmResize, failResize, revertResize } from './resize-outcomes';
 

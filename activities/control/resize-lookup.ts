@@ -5,7 +5,7 @@
 import type { ResizeStatus } from '../../workflows/resize-types';
 import { migrationFailure } from './migration-errors';
 import { isFinished } from './migration-lookup';
-import type { DatabaseClient } from './transactions';
+import type { DatabaseClient } from '../../db/transactions';
 
 /** The Migration types a resize activity acts on: a cold migration and a resize. */
 const RESIZE_TYPES = ['migration', 'resize'];

@@ -5,14 +5,14 @@
  * cold migrate"; the confirm, revert and failure are in resize-outcomes.ts.
  */
 import type { ResizeStatus, ResizeTaskState } from '../../workflows/resize-types';
-import type { Database } from './database';
-import { flavorResources } from './host-state';
+import type { Database } from '../../db/database';
+import { flavorResources } from '../../db/host-state';
 import { openInstanceAction } from './instance-actions';
 import { beginRefusal, type BeginnableStates } from './instance-refusal';
 import { migrationFailure } from './migration-errors';
 import { isFinished } from './migration-lookup';
 import { currentStatus, getResizeMigration, refusedStep, requireBegun } from './resize-lookup';
-import { inTransaction } from './transactions';
+import { inTransaction } from '../../db/transactions';
 
 /** A resize or cold migration begins from an active instance, running or powered off. */
 const RESIZABLE: BeginnableStates = { vmStates: ['active'], powerStates: ['running', 'shutdown'] };

@@ -4,7 +4,7 @@
  * migration and its action and releases every claim, in one transaction.
  */
 import type { ResizeStatus } from '../../workflows/resize-types';
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import { finishInstanceAction } from './instance-actions';
 import { FINISHED_MIGRATION_STATUSES } from './migration-lookup';
 import {
@@ -14,7 +14,7 @@ import {
   refusedStep,
   type ResizeMigration,
 } from './resize-lookup';
-import { inTransaction, type DatabaseClient } from './transactions';
+import { inTransaction, type DatabaseClient } from '../../db/transactions';
 
 /**
  * Moves the migration from one of `from` to `to` (finishedAt now); false when it already is `to`

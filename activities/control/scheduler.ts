@@ -4,14 +4,14 @@
  * selectDestinations asks the database for the same choice (placement.ts), and applies them to
  * a requested host and to explain a refusal. docs/scheduler.md.
  */
-import type { Database } from './database';
+import type { Database } from '../../db/database';
 import {
   flavorResources,
   freeResources,
   readHostStates,
   type HostState,
   type Resources,
-} from './host-state';
+} from '../../db/host-state';
 import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid } from './migration-lookup';
 import { placeInstance } from './placement';

@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Client, Stats } from 'ssh2';
-import { projectRoot } from '../../worker/project-root';
+import { projectRoot } from '../../config/project-root';
 import {
   dataRanges,
   DIGEST_BLOCK_BYTES,
@@ -24,8 +24,8 @@ import {
   InstancePathError,
   isInside,
   resolveInstancePath,
-} from './instance-paths';
-import { fileDataExtents, type FileExtent } from './qemu-img';
+} from '../../virt/instance-paths';
+import { fileDataExtents, type FileExtent } from '../../virt/qemu-img';
 import {
   connectSsh,
   execChecked,

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { fileDataExtents, type FileExtent } from './qemu-img';
+import { fileDataExtents, type FileExtent } from '../../virt/qemu-img';
 
 export const DIGEST_ALGORITHM = 'ferry-sparse-sha256-v1';
 export const DIGEST_BLOCK_BYTES = 64 * 1024;

@@ -2,7 +2,7 @@ import type { LiveMigrationHostActivities } from '../../workflows/migration-acti
 import type { MigrationProgress } from '../../workflows/migration-types';
 import type { ResizeHostActivities } from '../../workflows/resize-types';
 import type { HypervisorInfo } from '../../workflows/types';
-import { hypervisorInfo, withConnection } from './libvirt';
+import { hypervisorInfo, withConnection } from '../../virt/libvirt/binding';
 import { createLiveMigrationActivities } from './live-migration';
 import type { LiveMigrationSettings } from './live-migration/settings';
 import { createResizeActivities } from './resize';

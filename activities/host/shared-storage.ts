@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Client } from 'ssh2';
-import { confineInstancePath } from './instance-paths';
+import { confineInstancePath } from '../../virt/instance-paths';
 import { exec, RemoteCommandError } from './ssh';
 
 /**

@@ -8,13 +8,13 @@ import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openDatabase, type Database } from '../../activities/control/database';
+import { openDatabase, type Database } from '../../db/database';
 import { agentLogFile } from '../../lab/agents';
 import { run } from '../../lab/command';
 import { bootLabInstance, bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
 import type { LabHost, LabState } from '../../lab/state';
-import { loadConfig, type FerryConfig } from '../../worker/config';
-import { projectRoot } from '../../worker/project-root';
+import { loadConfig, type FerryConfig } from '../../config';
+import { projectRoot } from '../../config/project-root';
 import { freePort } from '../support/free-port';
 import { ferry } from '../support/ferry-cli';
 import { canRunLab, claimMachine, releaseMachine } from '../support/lab';
@@ -77,7 +77,7 @@ describeLab('the openstack client against ferry on the lab', () => {
     });
   const startApi = (port: number, tokens: string) => {
     const log = openSync(join(dataDir, `api-${port}.log`), 'a');
-    return spawn(process.execPath, [join(projectRoot(), 'dist', 'client', 'cli.js'), 'api'], {
+    return spawn(process.execPath, [join(projectRoot(), 'dist', 'cli', 'main.js'), 'api'], {
       env: { ...process.env, ...env, FERRY_API_PORT: String(port), FERRY_API_TOKENS: tokens },
       stdio: ['ignore', log, log],
     });
@@ -102,14 +102,10 @@ describeLab('the openstack client against ferry on the lab', () => {
     await claimMachine(labStateDir(config));
     lab = await bringUpLab(config, 3, AGENT_ENV);
     const log = openSync(join(dataDir, 'control.log'), 'a');
-    control = spawn(
-      process.execPath,
-      [join(projectRoot(), 'dist', 'client', 'cli.js'), 'control'],
-      {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', log, log],
-      },
-    );
+    control = spawn(process.execPath, [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', log, log],
+    });
     db = await openDatabase(config.databaseUrl);
     expect(
       await ferry(

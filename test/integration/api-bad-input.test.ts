@@ -5,7 +5,7 @@
  * workflow) exactly as they were. Real SQLite, real Temporal; no worker runs, none is needed.
  */
 import { randomUUID } from 'node:crypto';
-import { MAX_BODY_BYTES } from '../../client/api/body';
+import { MAX_BODY_BYTES } from '../../api/body';
 import { instanceWorkflowId, type LiveMigrationInput } from '../../workflows/migration-types';
 import {
   addInstance,

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { UPDATE_DEADLINE_MS } from '../../client/api/workflow-updates';
+import { UPDATE_DEADLINE_MS } from '../../api/workflow-updates';
 import type { LiveMigrationInput } from '../../workflows/migration-types';
 import { instanceWorkflowId } from '../../workflows/migration-types';
 import type { ResizeInput } from '../../workflows/resize-types';

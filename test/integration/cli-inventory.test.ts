@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Database } from '../../activities/control/database';
+import { openDatabase, type Database } from '../../db/database';
 import { ferry, type CliResult } from '../support/ferry-cli';
 
 /** The domain libvirt's test driver (test:///default) always has, running. */

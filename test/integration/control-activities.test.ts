@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createControlActivities } from '../../activities/control';
-import { openDatabase, type Database } from '../../activities/control/database';
-import { migrateDatabase } from '../../activities/control/migrate-database';
+import { openDatabase, type Database } from '../../db/database';
+import { migrateDatabase } from '../../db/migrate';
 import { saveMigrationProgress } from '../../activities/control/migration-progress';
 import type { MigrationProgress, MigrationResult } from '../../workflows/migration-types';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';

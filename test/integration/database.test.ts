@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { openDatabase, type Database } from '../../activities/control/database';
-import { migrateDatabase } from '../../activities/control/migrate-database';
+import { openDatabase, type Database } from '../../db/database';
+import { migrateDatabase } from '../../db/migrate';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 const MIGRATIONS = ['20261123000000_init', '20261206000000_host_usage'];

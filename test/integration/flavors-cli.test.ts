@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Database } from '../../activities/control/database';
+import { openDatabase, type Database } from '../../db/database';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 import { ferry } from '../support/ferry-cli';
 

@@ -20,7 +20,7 @@ import {
   type LabHost,
   type LabState,
 } from '../../lab';
-import { projectRoot } from '../../worker/project-root';
+import { projectRoot } from '../../config/project-root';
 
 const execFileAsync = promisify(execFile);
 
@@ -73,13 +73,15 @@ function sshHostname(host: LabHost): Promise<string> {
         }),
       )
       .on('error', reject);
-    readFile(host.sshClientKeyPath).then((privateKey) =>
-      client.connect({
-        sock: connect(host.sshSocket),
-        username: 'root',
-        privateKey,
-        hostVerifier: (key: Buffer) => key.equals(Buffer.from(blob, 'base64')),
-      }),
+    readFile(host.sshClientKeyPath).then(
+      (privateKey) =>
+        client.connect({
+          sock: connect(host.sshSocket),
+          username: 'root',
+          privateKey,
+          hostVerifier: (key: Buffer) => key.equals(Buffer.from(blob, 'base64')),
+        }),
+      reject,
     );
   });
 }

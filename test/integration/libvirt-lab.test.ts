@@ -7,7 +7,7 @@ import {
   shutdownDomain,
   startDomain,
   undefineDomain,
-} from '../../activities/host/domain-lifecycle';
+} from '../../virt/libvirt/domain-lifecycle';
 import {
   DOMAIN_STATE,
   JOB_STATS,
@@ -19,7 +19,7 @@ import {
   type Connection,
   type Domain,
   type JobStats,
-} from '../../activities/host/libvirt';
+} from '../../virt/libvirt/binding';
 import { bootGuest, guestDirOnHost, readCounter, waitForCounter, type LabHost } from '../../lab';
 import { domainXml } from '../../lab/guest-domain';
 import { ensureGuestImage } from '../../lab/guest-image';

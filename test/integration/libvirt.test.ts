@@ -24,7 +24,7 @@ import {
   type Connection,
   type Domain,
   type MigrateParams,
-} from '../../activities/host/libvirt';
+} from '../../virt/libvirt/binding';
 
 /** libvirt's test driver: in-process, no daemon, one running domain named "test". */
 const URI = 'test:///default';

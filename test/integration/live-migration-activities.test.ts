@@ -18,12 +18,12 @@ import {
   openConnection,
   type Connection,
   type Domain,
-} from '../../activities/host/libvirt';
+} from '../../virt/libvirt/binding';
 import {
   liveMigrationSettings,
   type LiveMigrationSettings,
 } from '../../activities/host/live-migration/settings';
-import { currentJob, migrationJobActive } from '../../activities/host/live-migration/domain-lookup';
+import { currentJob, migrationJobActive } from '../../virt/libvirt/domain-lookup';
 import {
   bootGuest,
   guestDirOnHost,
@@ -36,8 +36,8 @@ import {
 } from '../../lab';
 import { domainXml } from '../../lab/guest-domain';
 import { ensureGuestImage } from '../../lab/guest-image';
-import { loadConfig } from '../../worker/config';
-import { projectRoot } from '../../worker/project-root';
+import { loadConfig } from '../../config';
+import { projectRoot } from '../../config/project-root';
 import type { MigrationProgress, SourceFacts } from '../../workflows/migration-types';
 import { startHostAgentProcess, type HostAgentProcess } from '../support/host-agent-process';
 import { canRunLab, useLab } from '../support/lab';

@@ -4,9 +4,9 @@
  * locale's collation (the PostgreSQL database has en-US's), both must choose the same hosts in the
  * same order, on both providers.
  */
-import { openDatabase, type Database } from '../../activities/control/database';
-import { flavorResources, readHostStates } from '../../activities/control/host-state';
-import { migrateDatabase } from '../../activities/control/migrate-database';
+import { openDatabase, type Database } from '../../db/database';
+import { flavorResources, readHostStates } from '../../db/host-state';
+import { migrateDatabase } from '../../db/migrate';
 import { placeInstance } from '../../activities/control/placement';
 import { filterHosts, weighHosts, type RequestSpec } from '../../activities/control/scheduler';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';

@@ -24,7 +24,7 @@ import {
   type LabHost,
 } from '../../lab';
 import { guestFiles } from '../../lab/guest-domain';
-import { projectRoot } from '../../worker/project-root';
+import { projectRoot } from '../../config/project-root';
 import type { InstanceSize } from '../../workflows/migration-types';
 import type { ResizeSourceSnapshot } from '../../workflows/resize-types';
 import { canRunLab, useLab } from '../support/lab';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createControlActivities } from '../../activities/control';
-import { openDatabase, type Database } from '../../activities/control/database';
-import { readHostStates } from '../../activities/control/host-state';
-import { migrateDatabase } from '../../activities/control/migrate-database';
+import { openDatabase, type Database } from '../../db/database';
+import { readHostStates } from '../../db/host-state';
+import { migrateDatabase } from '../../db/migrate';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 /** A failure as a workflow sees it: its type, its message, and whether it may be retried. */

@@ -14,14 +14,14 @@ import {
   type CopyProgress,
 } from '../../activities/host/copy-disk';
 import { diskDigest } from '../../activities/host/disk-digest';
-import { InstancePathError } from '../../activities/host/instance-paths';
+import { InstancePathError } from '../../virt/instance-paths';
 import {
   QemuImgError,
   QemuImgShrinkError,
   qemuImgCreate,
   qemuImgInfo,
   qemuImgResize,
-} from '../../activities/host/qemu-img';
+} from '../../virt/qemu-img';
 import { detectSharedStorage } from '../../activities/host/shared-storage';
 import {
   exec,

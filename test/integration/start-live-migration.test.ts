@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { openDatabase, type Database } from '../../activities/control/database';
-import { migrateDatabase } from '../../activities/control/migrate-database';
-import { startLiveMigration } from '../../client/operations/start-live-migration';
-import { RequestError } from '../../client/operations/request-error';
+import { openDatabase, type Database } from '../../db/database';
+import { migrateDatabase } from '../../db/migrate';
+import { startLiveMigration } from '../../client/start-live-migration';
+import { RequestError } from '../../client/request-error';
 import { instanceWorkflowId } from '../../workflows/migration-types';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 

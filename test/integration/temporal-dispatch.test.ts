@@ -1,6 +1,6 @@
 /**
  * The run's Temporal server (the dev server, or temporal-server in the production pass) runs with
- * ferry's dynamic config (worker/temporal-dynamic-config.ts): a scheduled activity and the workflow
+ * ferry's dynamic config (temporal/dynamic-config.ts): a scheduled activity and the workflow
  * task after its completion reach their pollers within milliseconds. On Temporal's defaults each
  * waits for the shard's next transfer-queue read, 40–50 ms apart (docs/temporal-tuning.md). The
  * read limiter starts with a burst of tokens, so the first workflows on a fresh server are fast
@@ -10,9 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { floorActivities } from '../../bench/floor-activities';
-import type { FloorStep } from '../../bench/floor-workflow';
-import { median } from '../../bench/measure';
+import { floorActivities } from '../support/floor-activities';
+import type { FloorStep } from '../support/floor-workflow';
+import { median } from '../support/statistics';
 
 const STEPS = 10;
 /** Well above a few milliseconds of dispatch on a loaded machine, well below the default's ~42. */
@@ -48,7 +48,7 @@ describe('Temporal dispatch', () => {
       Worker.create({
         connection,
         taskQueue: workflowQueue,
-        workflowsPath: require.resolve('../../bench/floor-workflow'),
+        workflowsPath: require.resolve('../support/floor-workflow'),
         activities: floorActivities,
       }),
       Worker.create({ connection, taskQueue: hostQueue, activities: floorActivities }),

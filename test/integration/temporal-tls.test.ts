@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { projectRoot } from '../../worker/project-root';
+import { projectRoot } from '../../config/project-root';
 import {
   startProductionTemporal,
   temporalServerPorts,
   type RunningTemporalServer,
-} from '../../worker/temporal-server';
-import { temporalTls } from '../../worker/temporal-tls';
+} from '../support/temporal-server';
+import { temporalTls } from '../../temporal/tls';
 import { CONTROL_TASK_QUEUE } from '../../workflows/types';
 import {
   dropDatabase,
@@ -89,7 +89,7 @@ describeTls('TLS to Temporal', () => {
     const log = openSync(join(dir, logName), 'a');
     const child = spawn(
       process.execPath,
-      [join(projectRoot(), 'dist', 'client', 'cli.js'), ...args],
+      [join(projectRoot(), 'dist', 'cli', 'main.js'), ...args],
       {
         env: {
           ...process.env,

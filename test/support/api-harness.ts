@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { openDatabase, type Database } from '../../activities/control/database';
-import { migrateDatabase } from '../../activities/control/migrate-database';
-import { createApiServer, listen } from '../../client/api';
-import { loadConfig } from '../../worker/config';
-import { createLogger } from '../../worker/logging';
+import { openDatabase, type Database } from '../../db/database';
+import { migrateDatabase } from '../../db/migrate';
+import { createApiServer, listen } from '../../api/server';
+import { loadConfig } from '../../config';
+import { createLogger } from '../../config/logging';
 import { instanceWorkflowId } from '../../workflows/migration-types';
 import { scratchDatabase, type ScratchDatabase } from './databases';
 

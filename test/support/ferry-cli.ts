@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot } from '../../worker/project-root';
+import { projectRoot } from '../../config/project-root';
 
 const run = promisify(execFile);
 
@@ -16,7 +16,7 @@ export async function ferry(args: string[], env: NodeJS.ProcessEnv): Promise<Cli
   try {
     const { stdout, stderr } = await run(
       process.execPath,
-      [join(projectRoot(), 'dist', 'client', 'cli.js'), ...args],
+      [join(projectRoot(), 'dist', 'cli', 'main.js'), ...args],
       { env: { ...process.env, ...env }, timeout: 120_000 },
     );
     return { code: 0, stdout, stderr };

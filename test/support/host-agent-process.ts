@@ -20,7 +20,7 @@ import { createHostActivities, type HostActivities } from '../../activities/host
 import type { LiveMigrationSettings } from '../../activities/host/live-migration/settings';
 import type { MigrationProgress } from '../../workflows/migration-types';
 import { hostCommand, INSTANCES_DIR, type LabHost } from '../../lab';
-import { projectRoot } from '../../worker/project-root';
+import { projectRoot } from '../../config/project-root';
 
 const LINE_PREFIX = '@@ferry-agent ';
 

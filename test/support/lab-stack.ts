@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { openDatabase, type Database } from '../../activities/control/database';
+import { openDatabase, type Database } from '../../db/database';
 import { agentLogFile, startLabAgents } from '../../lab/agents';
 import { run } from '../../lab/command';
 import { bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
@@ -20,9 +20,9 @@ import { guestFiles } from '../../lab/guest-domain';
 import { readCounter } from '../../lab/guest';
 import { rootNamespacePath } from '../../lab/layout';
 import type { LabHost, LabState } from '../../lab/state';
-import { loadConfig, type FerryConfig } from '../../worker/config';
-import { projectRoot } from '../../worker/project-root';
-import { startDevServer, type RunningDevServer } from '../../worker/temporal-dev-server';
+import { loadConfig, type FerryConfig } from '../../config';
+import { projectRoot } from '../../config/project-root';
+import { startDevServer, type RunningDevServer } from '../../temporal/dev-server';
 import { instanceWorkflowId } from '../../workflows/migration-types';
 import { scratchDatabase, type ScratchDatabase } from './databases';
 import { ferry } from './ferry-cli';
@@ -96,14 +96,10 @@ export function useLabStack(options: LabStackOptions) {
     });
   const startControl = () => {
     const log = openSync(join(dataDir, 'control.log'), 'a');
-    control = spawn(
-      process.execPath,
-      [join(projectRoot(), 'dist', 'client', 'cli.js'), 'control'],
-      {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', log, log],
-      },
-    );
+    control = spawn(process.execPath, [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', log, log],
+    });
   };
 
   const host = (name: string): LabHost => lab.hosts.find((h) => h.name === name) as LabHost;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { labDown, labUp, type LabState } from '../../lab';
-import { projectRoot } from '../../worker/project-root';
+import { projectRoot } from '../../config/project-root';
 
 /** Root with libvirtd installed: what the lab needs. Describe lab tests with `describe.skip` otherwise. */
 export const canRunLab = process.getuid?.() === 0 && existsSync('/usr/sbin/libvirtd');

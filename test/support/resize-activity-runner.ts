@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { createResizeActivities } from '../../activities/host/resize';
 import type { PeerHostRecord } from '../../activities/host/resize/peer-access';
 import { hostCommand, INSTANCES_DIR, type LabHost } from '../../lab';
-import { projectRoot } from '../../worker/project-root';
+import { projectRoot } from '../../config/project-root';
 import type { ResizeHostActivities } from '../../workflows/resize-types';
 
 const LINE_PREFIX = '@@ferry-resize ';

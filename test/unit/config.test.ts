@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, OPTIONS, redactUrl } from '../../worker/config';
-import { projectRoot } from '../../worker/project-root';
+import { ConfigError, loadConfig, OPTIONS, redactUrl } from '../../config';
+import { projectRoot } from '../../config/project-root';
 
 function configFile(content: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'ferry-config-')), 'ferry.json');

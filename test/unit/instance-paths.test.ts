@@ -5,7 +5,7 @@ import {
   confineInstancePath,
   InstancePathError,
   resolveInstancePath,
-} from '../../activities/host/instance-paths';
+} from '../../virt/instance-paths';
 
 const DIR = '/var/lib/ferry/instances';
 

@@ -1,4 +1,4 @@
-import { parseDomainXml } from '../../activities/host/live-migration/domain-xml';
+import { parseDomainXml } from '../../virt/libvirt/live-migration-xml';
 
 /** A domain as libvirt writes a running guest's XML, with `devices` inside `<devices>`. */
 function domain(devices: string, cpu = ''): string {

@@ -17,7 +17,7 @@ import {
   liveMigrationSettings,
   type LiveMigrationSettings,
 } from '../../activities/host/live-migration/settings';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../config';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;

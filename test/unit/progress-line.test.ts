@@ -1,4 +1,4 @@
-import { progressBar, progressWriter } from '../../client/progress-line';
+import { progressBar, progressWriter } from '../../cli/progress-line';
 
 /** A stand-in for stdout that records what was written, as a terminal or as a pipe. */
 function stream(isTTY: boolean) {

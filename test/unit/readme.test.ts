@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OPTIONS } from '../../worker/config';
-import { projectRoot } from '../../worker/project-root';
+import { OPTIONS } from '../../config';
+import { projectRoot } from '../../config/project-root';
 
 describe('README', () => {
   const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');

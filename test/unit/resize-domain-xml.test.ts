@@ -1,8 +1,4 @@
-import {
-  DomainXmlError,
-  domainUuid,
-  resizeDomainXml,
-} from '../../activities/host/resize/domain-xml';
+import { DomainXmlError, domainUuid, resizeDomainXml } from '../../virt/libvirt/resize-xml';
 import type { InstanceSize } from '../../workflows/migration-types';
 
 /** A persistent definition as `virsh dumpxml --inactive` prints a lab guest with a disk and a NIC. */

@@ -1,9 +1,4 @@
-import {
-  freeResources,
-  hostUsage,
-  type HostState,
-  type Resources,
-} from '../../activities/control/host-state';
+import { freeResources, hostUsage, type HostState, type Resources } from '../../db/host-state';
 import {
   ComputeFilter,
   filterHosts,

@@ -5,9 +5,14 @@
 import { freemem } from 'node:os';
 import type { DestinationCheck, SourceFacts } from '../../../workflows/migration-types';
 import type { HostAgentContext } from '../index';
-import { InstancePathError, confineInstancePath } from '../instance-paths';
-import { CPU_COMPARE, isLibvirtError, withConnection, type Connection } from '../libvirt';
-import { findDomain, findDomainByName } from './domain-lookup';
+import { InstancePathError, confineInstancePath } from '../../../virt/instance-paths';
+import {
+  CPU_COMPARE,
+  isLibvirtError,
+  withConnection,
+  type Connection,
+} from '../../../virt/libvirt/binding';
+import { findDomain, findDomainByName } from '../../../virt/libvirt/domain-lookup';
 import { migrationFailure } from './failures';
 import { writeStorageProbe } from './storage-probe';
 

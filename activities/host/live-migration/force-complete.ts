@@ -1,7 +1,7 @@
 /** Forcing a live migration to converge: post-copy where permitted, else pausing the guest. */
 import { log } from '@temporalio/activity';
-import { DOMAIN_STATE, isLibvirtError, type Domain } from '../libvirt';
-import { PAUSED_REASON, currentJob, migrationJobActive } from './domain-lookup';
+import { DOMAIN_STATE, isLibvirtError, type Domain } from '../../../virt/libvirt/binding';
+import { PAUSED_REASON, currentJob, migrationJobActive } from '../../../virt/libvirt/domain-lookup';
 
 export type ForceCompleteOutcome = 'post-copy' | 'paused' | 'no-job';
 

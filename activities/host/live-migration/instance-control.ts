@@ -5,7 +5,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceLocation } from '../../../workflows/migration-types';
 import type { HostAgentContext } from '../index';
-import { DOMAIN_STATE, VIR_ERR, isLibvirtError, withConnection, type Domain } from '../libvirt';
+import {
+  DOMAIN_STATE,
+  VIR_ERR,
+  isLibvirtError,
+  withConnection,
+  type Domain,
+} from '../../../virt/libvirt/binding';
 import {
   PAUSED_REASON,
   findDomain,
@@ -14,7 +20,7 @@ import {
   migrationJobActive,
   migrationRunning,
   presenceOf,
-} from './domain-lookup';
+} from '../../../virt/libvirt/domain-lookup';
 import { migrationFailure } from './failures';
 import { forceComplete, type ForceCompleteOutcome } from './force-complete';
 

@@ -17,8 +17,14 @@ import {
   type Domain,
   type JobStats,
   type MigrateParams,
-} from '../libvirt';
-import { currentJob, findDomain, isActive, migrationJobActive, presenceOf } from './domain-lookup';
+} from '../../../virt/libvirt/binding';
+import {
+  currentJob,
+  findDomain,
+  isActive,
+  migrationJobActive,
+  presenceOf,
+} from '../../../virt/libvirt/domain-lookup';
 import { migrationFailure } from './failures';
 import { monitorMigration, type MonitorOutcome } from './monitor';
 import {

@@ -14,7 +14,7 @@
  * - progress: 100 − the remaining percentage of all data.
  */
 import type { MigrationProgress } from '../../../workflows/migration-types';
-import type { JobStats } from '../libvirt';
+import type { JobStats } from '../../../virt/libvirt/binding';
 import type { LiveMigrationSettings } from './settings';
 
 const GIB = 1024 ** 3;

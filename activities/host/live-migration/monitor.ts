@@ -7,8 +7,8 @@
 import { Context, log } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MigrationProgress } from '../../../workflows/migration-types';
-import { DOMAIN_STATE, VIR_ERR, isLibvirtError, type Domain } from '../libvirt';
-import { PAUSED_REASON, jobActive, currentJob } from './domain-lookup';
+import { DOMAIN_STATE, VIR_ERR, isLibvirtError, type Domain } from '../../../virt/libvirt/binding';
+import { PAUSED_REASON, jobActive, currentJob } from '../../../virt/libvirt/domain-lookup';
 import { forceComplete } from './force-complete';
 import {
   INITIAL_MONITOR_STATE,

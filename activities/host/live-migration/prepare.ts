@@ -8,8 +8,8 @@ import { lstat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { InstanceDisk } from '../../../workflows/migration-types';
 import type { HostAgentContext } from '../index';
-import { InstancePathError, resolveInstancePath } from '../instance-paths';
-import { qemuImgCreate, qemuImgInfo } from '../qemu-img';
+import { InstancePathError, resolveInstancePath } from '../../../virt/instance-paths';
+import { qemuImgCreate, qemuImgInfo } from '../../../virt/qemu-img';
 import { migrationFailure } from './failures';
 
 type PrepareContext = Pick<HostAgentContext, 'hostName' | 'instancesDir'>;

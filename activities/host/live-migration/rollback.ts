@@ -5,11 +5,11 @@
 import { rm } from 'node:fs/promises';
 import type { InstanceDisk } from '../../../workflows/migration-types';
 import type { HostAgentContext } from '../index';
-import { destroyDomain, undefineDomain } from '../domain-lifecycle';
-import { resolveInstancePath } from '../instance-paths';
-import { withConnection } from '../libvirt';
+import { destroyDomain, undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
+import { resolveInstancePath } from '../../../virt/instance-paths';
+import { withConnection } from '../../../virt/libvirt/binding';
 import { removeEmptyDirs } from '../resize/instance-files';
-import { findDomain } from './domain-lookup';
+import { findDomain } from '../../../virt/libvirt/domain-lookup';
 
 type HostContext = Pick<HostAgentContext, 'libvirtUri' | 'instancesDir'>;
 

@@ -1,5 +1,5 @@
 /** How a host agent runs live migrations: Nova's libvirt live_migration_* options, and its pace. */
-import type { FerryConfig, LiveMigrationTimeoutAction } from '../../../worker/config';
+import type { FerryConfig, LiveMigrationTimeoutAction } from '../../../config';
 
 export interface LiveMigrationSettings {
   /** Seconds per GiB of data before the timeout action; 0 = no timeout. */

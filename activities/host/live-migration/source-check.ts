@@ -2,11 +2,16 @@
 import type { InstanceDisk, SourceFacts } from '../../../workflows/migration-types';
 import type { HostAgentContext } from '../index';
 import { dirname } from 'node:path';
-import { InstancePathError, confineInstancePath, isInside } from '../instance-paths';
-import { DOMAIN_STATE, hypervisorInfo, withConnection, type Domain } from '../libvirt';
-import { qemuImgInfo } from '../qemu-img';
-import { currentJob, findDomain, jobActive } from './domain-lookup';
-import { parseDomainXml, type DomainDisk } from './domain-xml';
+import { InstancePathError, confineInstancePath, isInside } from '../../../virt/instance-paths';
+import {
+  DOMAIN_STATE,
+  hypervisorInfo,
+  withConnection,
+  type Domain,
+} from '../../../virt/libvirt/binding';
+import { qemuImgInfo } from '../../../virt/qemu-img';
+import { currentJob, findDomain, jobActive } from '../../../virt/libvirt/domain-lookup';
+import { parseDomainXml, type DomainDisk } from '../../../virt/libvirt/live-migration-xml';
 import { migrationFailure } from './failures';
 
 type SourceContext = Pick<HostAgentContext, 'hostName' | 'libvirtUri' | 'instancesDir'>;

@@ -7,11 +7,11 @@
  */
 import { rm } from 'node:fs/promises';
 import type { ResizeHostActivities } from '../../../workflows/resize-types';
-import { undefineDomain } from '../domain-lifecycle';
-import { resolveInstancePath } from '../instance-paths';
-import { DOMAIN_XML, withConnection } from '../libvirt';
-import { parseDomainXml } from '../live-migration/domain-xml';
-import { findDomain, isActive } from '../live-migration/domain-lookup';
+import { undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
+import { resolveInstancePath } from '../../../virt/instance-paths';
+import { DOMAIN_XML, withConnection } from '../../../virt/libvirt/binding';
+import { parseDomainXml } from '../../../virt/libvirt/live-migration-xml';
+import { findDomain, isActive } from '../../../virt/libvirt/domain-lookup';
 import type { ResizeAgentContext } from './context';
 import { confineAsideDir, insideInstancesDir, removeEmptyDirs } from './instance-files';
 

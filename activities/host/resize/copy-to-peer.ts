@@ -15,7 +15,7 @@ import {
   copyDisk,
   type CopyDiskResult,
 } from '../copy-disk';
-import { confineInstancePath, resolveInstancePath } from '../instance-paths';
+import { confineInstancePath, resolveInstancePath } from '../../../virt/instance-paths';
 import { migrationFailure } from '../live-migration/failures';
 import type { ResizeAgentContext } from './context';
 import { asidePath, pathExists } from './instance-files';

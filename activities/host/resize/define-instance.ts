@@ -1,8 +1,8 @@
 /** Defining the instance's domain from a definition the workflow carries, and starting it. */
-import { defineDomain, startDomain } from '../domain-lifecycle';
-import type { Connection } from '../libvirt';
+import { defineDomain, startDomain } from '../../../virt/libvirt/domain-lifecycle';
+import type { Connection } from '../../../virt/libvirt/binding';
 import { migrationFailure } from '../live-migration/failures';
-import { domainUuid } from './domain-xml';
+import { domainUuid } from '../../../virt/libvirt/resize-xml';
 
 /**
  * Defines (or redefines) the domain from `xml`, which must be the instance's own, and starts it

@@ -4,11 +4,11 @@
  * as they are, for Temporal to retry.
  */
 import { HostKeyMismatchError, InvalidHostPublicKeyError } from '../ssh';
-import { InstancePathError } from '../instance-paths';
-import { VIR_ERR, isLibvirtError } from '../libvirt';
+import { InstancePathError } from '../../../virt/instance-paths';
+import { VIR_ERR, isLibvirtError } from '../../../virt/libvirt/binding';
 import { migrationFailure } from '../live-migration/failures';
-import { QemuImgShrinkError } from '../qemu-img';
-import { DomainXmlError } from './domain-xml';
+import { QemuImgShrinkError } from '../../../virt/qemu-img';
+import { DomainXmlError } from '../../../virt/libvirt/resize-xml';
 
 const PERMANENT = [
   InstancePathError,

@@ -6,14 +6,14 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ResizeHostActivities } from '../../../workflows/resize-types';
-import { resolveInstancePath } from '../instance-paths';
-import { withConnection } from '../libvirt';
-import { parseDomainXml } from '../live-migration/domain-xml';
+import { resolveInstancePath } from '../../../virt/instance-paths';
+import { withConnection } from '../../../virt/libvirt/binding';
+import { parseDomainXml } from '../../../virt/libvirt/live-migration-xml';
 import { migrationFailure } from '../live-migration/failures';
-import { qemuImgInfo, qemuImgResize } from '../qemu-img';
+import { qemuImgInfo, qemuImgResize } from '../../../virt/qemu-img';
 import type { ResizeAgentContext } from './context';
 import { defineInstance } from './define-instance';
-import { resizeDomainXml } from './domain-xml';
+import { resizeDomainXml } from '../../../virt/libvirt/resize-xml';
 import { insideInstancesDir, pathExists } from './instance-files';
 
 type FinishRequest = Parameters<ResizeHostActivities['finishResizeAtDestination']>[0];

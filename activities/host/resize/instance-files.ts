@@ -7,7 +7,7 @@
  */
 import { lstat, mkdir, rename, rmdir } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { InstancePathError, confineInstancePath, isInside } from '../instance-paths';
+import { InstancePathError, confineInstancePath, isInside } from '../../../virt/instance-paths';
 
 export const ASIDE_SUFFIX = '_resize';
 

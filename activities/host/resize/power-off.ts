@@ -6,10 +6,10 @@
  */
 import { heartbeat } from '@temporalio/activity';
 import type { ResizeHostActivities, ResizeSourceSnapshot } from '../../../workflows/resize-types';
-import { shutdownDomain } from '../domain-lifecycle';
-import { resolveInstancePath } from '../instance-paths';
-import { DOMAIN_STATE, withConnection, DOMAIN_XML } from '../libvirt';
-import { findDomain } from '../live-migration/domain-lookup';
+import { shutdownDomain } from '../../../virt/libvirt/domain-lifecycle';
+import { resolveInstancePath } from '../../../virt/instance-paths';
+import { DOMAIN_STATE, withConnection, DOMAIN_XML } from '../../../virt/libvirt/binding';
+import { findDomain } from '../../../virt/libvirt/domain-lookup';
 import { migrationFailure } from '../live-migration/failures';
 import type { ResizeAgentContext } from './context';
 import { asideDirOf, instanceDirOf, moveFile } from './instance-files';

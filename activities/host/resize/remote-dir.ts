@@ -4,7 +4,7 @@
  */
 import { join, relative, resolve, sep } from 'node:path';
 import type { Stats } from 'ssh2';
-import { InstancePathError, confineInstancePath } from '../instance-paths';
+import { InstancePathError, confineInstancePath } from '../../../virt/instance-paths';
 import { SftpError, openSftp, withSsh, type SftpSession, type SshTarget } from '../ssh';
 
 const SSH_FX_NO_SUCH_FILE = 2;

@@ -7,11 +7,11 @@
  */
 import { rm } from 'node:fs/promises';
 import type { ResizeHostActivities } from '../../../workflows/resize-types';
-import { destroyDomain, undefineDomain } from '../domain-lifecycle';
-import { resolveInstancePath } from '../instance-paths';
-import { DOMAIN_XML, withConnection } from '../libvirt';
-import { parseDomainXml } from '../live-migration/domain-xml';
-import { findDomain } from '../live-migration/domain-lookup';
+import { destroyDomain, undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
+import { resolveInstancePath } from '../../../virt/instance-paths';
+import { DOMAIN_XML, withConnection } from '../../../virt/libvirt/binding';
+import { parseDomainXml } from '../../../virt/libvirt/live-migration-xml';
+import { findDomain } from '../../../virt/libvirt/domain-lookup';
 import type { ResizeAgentContext } from './context';
 import { insideInstancesDir, removeEmptyDirs } from './instance-files';
 

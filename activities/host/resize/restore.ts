@@ -6,8 +6,8 @@
  */
 import { rm } from 'node:fs/promises';
 import type { ResizeHostActivities } from '../../../workflows/resize-types';
-import { resolveInstancePath } from '../instance-paths';
-import { withConnection } from '../libvirt';
+import { resolveInstancePath } from '../../../virt/instance-paths';
+import { withConnection } from '../../../virt/libvirt/binding';
 import type { ResizeAgentContext } from './context';
 import { defineInstance } from './define-instance';
 import { confineAsideDir, moveFile } from './instance-files';

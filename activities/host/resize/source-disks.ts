@@ -3,10 +3,10 @@
  * inside one instance dir, each found either at its own path or, once set aside, in the aside dir.
  */
 import type { InstanceDisk } from '../../../workflows/migration-types';
-import { resolveInstancePath } from '../instance-paths';
-import { parseDomainXml, type DomainDisk } from '../live-migration/domain-xml';
+import { resolveInstancePath } from '../../../virt/instance-paths';
+import { parseDomainXml, type DomainDisk } from '../../../virt/libvirt/live-migration-xml';
 import { migrationFailure } from '../live-migration/failures';
-import { qemuImgInfo } from '../qemu-img';
+import { qemuImgInfo } from '../../../virt/qemu-img';
 import type { ResizeAgentContext } from './context';
 import { asidePath, pathExists } from './instance-files';
 

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db/database';
+import type { FerryConfig } from '../config';
+import {
+  instanceWorkflowId,
+  type BlockMigration,
+  type LiveMigrationInput,
+} from '../workflows/migration-types';
+import { findInstance } from './find-instance';
+import { RequestError } from './request-error';
+import { startInstanceWorkflow, type StartedMigration } from './start-instance-workflow';
+
+export interface LiveMigrationRequest {
+  /** The instance's name or UUID. */
+  instance: string;
+  /** The destination, or undefined for the scheduler's choice. */
+  host?: string;
+  blockMigration: BlockMigration;
+  /** Who asks, for the instance action (`cli`, or the API token's role). */
+  requestedBy: string;
+}
+
+/**
+ * Validates a live-migration request, records its Migration (status accepted) and starts the
+ * liveMigration workflow under the instance's workflow id. A second operation on the instance is
+ * refused here, or by Temporal's conflict policy when two requests race; either way nothing of
+ * the refused request is left behind.
+ */
+export async function startLiveMigration(
+  db: Database,
+  client: Client,
+  config: Pick<FerryConfig, 'maxConcurrentLiveMigrations' | 'schedulerMaxAttempts'>,
+  request: LiveMigrationRequest,
+): Promise<StartedMigration> {
+  const instance = await findInstance(db, request.instance);
+  const name = instance.name;
+  if (instance.taskState !== null) {
+    throw new RequestError(
+      'InstanceInvalidState',
+      409,
+      `instance ${name} is in task_state ${instance.taskState}: another operation is in progress`,
+    );
+  }
+  if (instance.vmState !== 'active' || instance.powerState !== 'running') {
+    throw new RequestError(
+      'InstanceInvalidState',
+      409,
+      `instance ${name} is ${instance.vmState}/${instance.powerState}: live migration needs an active, running instance`,
+    );
+  }
+  if (instance.locked) {
+    throw new RequestError('InstanceLocked', 409, `instance ${name} is locked`);
+  }
+  if (request.host !== undefined) {
+    const host = await db.host.findUnique({ where: { name: request.host } });
+    if (!host) {
+      throw new RequestError(
+        'ComputeHostNotFound',
+        400,
+        `compute host ${request.host} could not be found`,
+      );
+    }
+    if (host.name === instance.hostName) {
+      throw new RequestError(
+        'UnableToMigrateToSelf',
+        400,
+        `unable to migrate instance ${name} to its own host ${host.name}`,
+      );
+    }
+  }
+
+  const migrationUuid = randomUUID();
+  const workflowId = instanceWorkflowId(instance.uuid);
+  const migration = await db.migration.create({
+    data: {
+      uuid: migrationUuid,
+      instanceUuid: instance.uuid,
+      migrationType: 'live-migration',
+      status: 'accepted',
+      sourceHost: instance.hostName,
+      oldFlavorId: instance.flavorId,
+      newFlavorId: instance.flavorId,
+      workflowId,
+    },
+  });
+  const input: LiveMigrationInput = {
+    migrationUuid,
+    instanceUuid: instance.uuid,
+    instanceName: name,
+    sourceHost: instance.hostName,
+    requestedHost: request.host ?? null,
+    blockMigration: request.blockMigration,
+    maxConcurrentPerSource: config.maxConcurrentLiveMigrations,
+    schedulerMaxAttempts: config.schedulerMaxAttempts,
+    requestedBy: request.requestedBy,
+  };
+  return startInstanceWorkflow(db, client, {
+    workflowType: 'liveMigration',
+    input,
+    instance,
+    migration,
+    requestedHost: request.host,
+  });
+}

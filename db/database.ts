@@ -1,0 +1,37 @@
+import { PrismaClient } from '../generated/prisma/sqlite/client';
+import { PrismaClient as PostgresPrismaClient } from '../generated/prisma/postgresql/client';
+import { databaseProvider } from '../config';
+import { databaseAdapter } from './adapter';
+
+/**
+ * ferry's database client. Both providers generate the same model API from one schema; the SQLite
+ * client's type stands for both.
+ */
+export type Database = PrismaClient;
+
+/**
+ * Opens the database a URL names. SQLite waits up to 10 s for another process's write lock. It
+ * keeps its rollback journal: in WAL mode, writes through libSQL failed with SQLITE_IOERR_SHORT_READ
+ * once the process had connected a Temporal client (docs/local-activities.md).
+ */
+export async function openDatabase(url: string): Promise<Database> {
+  const adapter = databaseAdapter(url);
+  if (databaseProvider(url) === 'postgresql') {
+    const db = new PostgresPrismaClient({ adapter }) as unknown as Database;
+    providers.set(db, 'postgresql');
+    return db;
+  }
+  const db = new PrismaClient({ adapter });
+  await db.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
+  providers.set(db, 'sqlite');
+  return db;
+}
+
+const providers = new WeakMap<Database, 'sqlite' | 'postgresql'>();
+
+/** Which provider an opened database runs on, for the few queries whose SQL differs. */
+export function providerOf(db: Database): 'sqlite' | 'postgresql' {
+  const provider = providers.get(db);
+  if (!provider) throw new Error('providerOf: a database not opened by openDatabase');
+  return provider;
+}
