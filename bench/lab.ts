@@ -1,5 +1,5 @@
 /**
- * ferry on the lab against doing the same by hand, in the same run on the same guests (issue 7):
+ * ferry on the lab against doing the same by hand, in the same run on the same guests:
  * - live migration: ferry (request → completed, through the start helper the CLI and API use)
  *   against `virsh migrate --live --p2p --persistent --undefinesource` with the same flags, the
  *   guest going back and forth between two hosts; goal ratio ≤ 1.15;

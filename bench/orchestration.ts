@@ -1,5 +1,5 @@
 /**
- * What ferry's orchestration costs (issue 7): live migrations across simulated hosts (the `sim`
+ * What ferry's orchestration costs: live migrations across simulated hosts (the `sim`
  * driver), on a Temporal dev server with persistent SQLite (the embedded default), a control
  * worker process of its own (`ferry control`) and a scratch ferry database on PostgreSQL (what a
  * fleet this size runs; `--database sqlite` for the embedded one). Per run:

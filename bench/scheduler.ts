@@ -1,5 +1,5 @@
 /**
- * ferry's scheduler choosing a destination among 10,000 hosts (issue 7: p95 ≤ 50 ms), in three
+ * ferry's scheduler choosing a destination among 10,000 hosts (goal: p95 ≤ 50 ms), in three
  * variants over one generated fleet:
  * - pure: filterHosts + weighHosts over the HostStates in memory;
  * - sqlite: the selectDestinations control activity against a scratch SQLite database;

@@ -1,5 +1,5 @@
 /**
- * Temporal's own floor for ferry's orchestration (issue 7): workflows of a live migration's shape
+ * Temporal's own floor for ferry's orchestration: workflows of a live migration's shape
  * with no work in them, on the same server and process layout as bench/orchestration.ts (a dev
  * server with persistent SQLite, the workflow worker a process of its own, one worker per host
  * queue in this process). The shape is read from a recorded live migration

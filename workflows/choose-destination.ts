@@ -1,5 +1,5 @@
 /**
- * Steps 2 and 3 of a live migration: the destination the caller named, or the scheduler's
+ * A live migration's destination: the destination the caller named, or the scheduler's
  * choices in weight order, each claimed and pre-checked; a destination whose pre-check refuses is
  * released and the next alternate tried, up to the scheduler's attempt limit.
  */

@@ -1,6 +1,6 @@
 /**
  * Live migration, Nova's lifecycle: accepted → queued → preparing → running → completed, or
- * failed | cancelled | error with everything rolled back. DESIGN.md, "Live migration".
+ * failed | cancelled | error with everything rolled back. docs/architecture.md, "Live migration".
  */
 import {
   ApplicationFailure,
@@ -185,7 +185,7 @@ async function migrate(
   });
 }
 
-/** Step 6: the instance runs on the destination; clean the source and record it there. */
+/** The instance runs on the destination; clean the source and record it there. */
 async function finish(
   record: LiveMigrationRecord,
   input: LiveMigrationInput,
@@ -246,7 +246,7 @@ interface Failure {
 }
 
 /**
- * Step 7, non-cancellable: a migration that in fact completed (the guest left the source and runs
+ * Rollback, non-cancellable: a migration that in fact completed (the guest left the source and runs
  * on the destination) is finished, never undone; otherwise the libvirt job is aborted, the undo
  * list runs in reverse, and the Migration row says failed, cancelled, or error when an undo step
  * failed (the instance then goes to ERROR with the reason).

@@ -1,7 +1,7 @@
 /**
  * Resize and cold migration, Nova's lifecycle: pre-migrating → migrating → post-migrating →
  * finished (VERIFY_RESIZE) → confirming → confirmed | reverting → reverted, or error with the
- * instance back on its source. DESIGN.md, "Resize and cold migrate".
+ * instance back on its source. docs/architecture.md, "Resize and cold migration".
  */
 import {
   ApplicationFailure,
@@ -117,7 +117,7 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
 
 type Progress = (status: ResizeStatus, taskState: ResizeTaskState | null) => Promise<void>;
 
-/** Steps 2–5: destination, power off, copy, define and start there; rolled back on failure. */
+/** Destination, power off, copy, define and start there; rolled back on failure. */
 async function migrateAndFinish(
   input: ResizeInput,
   state: ResizeState,
@@ -255,7 +255,7 @@ async function chooseResizeDestination(input: ResizeInput): Promise<string> {
   });
 }
 
-/** Step 7, confirm: the old domain and disks go from the source; every claim is released. */
+/** Confirm: the old domain and disks go from the source; every claim is released. */
 async function confirm(
   input: ResizeInput,
   state: ResizeState,
@@ -279,7 +279,7 @@ async function confirm(
   upsertSearchAttributes([{ key: FerryStatus, value: 'confirmed' }]);
 }
 
-/** Step 7, revert: the destination emptied, the source restored with its old flavor and started. */
+/** Revert: the destination emptied, the source restored with its old flavor and started. */
 async function revert(
   input: ResizeInput,
   state: ResizeState,

@@ -1,8 +1,8 @@
 /**
  * A resize or cold migration in the database, up to VERIFY_RESIZE: it begins with a
  * compare-and-set of the instance's task_state, advances through Nova's statuses and task states,
- * and finishes with the instance on its destination in vm_state resized. DESIGN.md, "Resize and
- * cold migrate"; the confirm, revert and failure are in resize-outcomes.ts.
+ * and finishes with the instance on its destination in vm_state resized (docs/architecture.md,
+ * "Resize and cold migration"); the confirm, revert and failure are in resize-outcomes.ts.
  */
 import type { ResizeStatus, ResizeTaskState } from '../../workflows/resize-types';
 import type { Database } from '../../db/database';

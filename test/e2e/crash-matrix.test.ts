@@ -1,5 +1,5 @@
 /**
- * The crash matrix (issue 7): a live migration and a cold migration on the lab, each crashed at
+ * The crash matrix: a live migration and a cold migration on the lab, each crashed at
  * every step boundary it reports — kill -9 of the control worker, of the source's agent, of the
  * destination's agent, each then restarted — and the Temporal server restarted (persistent
  * SQLite) while a live migration runs and while a cold migration waits for its confirm. After each
