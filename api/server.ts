@@ -109,7 +109,7 @@ async function answer(
 }
 
 /**
- * ferry's REST API: Nova's compute API for what ferry does (README, "REST API"), and
+ * ferry's REST API: Nova's compute API for what ferry does (README, "The REST API"), and
  * `GET /health`, 200 when Temporal and the database answer, 503 (with the same JSON body saying
  * which does not) otherwise.
  */

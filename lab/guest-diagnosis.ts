@@ -2,7 +2,7 @@
  * What became of a lab guest, for a test's failure message: libvirt's state and reason, where the
  * vCPU is (instruction pointer, flags and the instructions there, from the QEMU monitor) when it
  * runs, the last lines libvirt wrote about its QEMU process (how it was shut down), and the end of
- * its console. Enough to tell what a TCG migration bug like QEMU 7.2's (README, The lab) does to
+ * its console. Enough to tell what a TCG migration bug like QEMU 7.2's (docs/lab.md) does to
  * a guest (hung, or panicked and shut off) from a domain something destroyed. Lab guests boot with
  * nokaslr, so the instruction pointer names the same kernel symbol on every run (docs/lab.md).
  */

@@ -91,7 +91,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   if (options.dbFilename) {
     mkdirSync(dirname(options.dbFilename), { recursive: true });
     // WAL with synchronous=NORMAL: a commit survives the server's own crash (kill -9), and
-    // the dev server no longer waits on an fsync per write (README, Deployment).
+    // the dev server does not wait on an fsync per write (README, "Deploying on real hosts").
     args.push('--db-filename', options.dbFilename);
     args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }

@@ -4,7 +4,7 @@
  * PostgreSQL persistence and SQL visibility instead of the dev server's SQLite. Its schemas are
  * made with temporal-sql-tool from the schemas embedded in that binary; the `default` namespace and
  * ferry's search attributes are registered with the Temporal CLI. Used by the production-mode
- * tests; README's deployment section shows the same configuration for a real cluster.
+ * tests; README's deployment section names it the reference for a real cluster.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
