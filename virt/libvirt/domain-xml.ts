@@ -11,7 +11,7 @@ import {
   type Element,
 } from '@xmldom/xmldom';
 
-export type { Document, Element };
+export type { Element };
 
 export class DomainXmlError extends Error {
   override readonly name = 'DomainXmlError';
