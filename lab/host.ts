@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { childElement, parseXml, textOf } from '../virt/libvirt/domain-xml';
 import { run } from './command';
 import { exists } from './exists';
 import {
@@ -66,7 +67,9 @@ async function libvirtHostUuid(uri: string): Promise<string | undefined> {
   const capabilities = await run('virsh', ['-c', uri, 'capabilities'], { timeoutMs: 60_000 }).catch(
     () => undefined,
   );
-  return capabilities && /<host>\s*<uuid>([^<]+)<\/uuid>/.exec(capabilities)?.[1];
+  if (!capabilities) return undefined;
+  const host = childElement(parseXml(capabilities).documentElement, 'host');
+  return textOf(childElement(host, 'uuid')) ?? undefined;
 }
 
 /** Starts the host's daemons; resolves once libvirtd answers for capabilities and sshd listens. */

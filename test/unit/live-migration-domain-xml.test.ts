@@ -1,4 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DomainXmlError } from '../../virt/libvirt/domain-xml';
 import { parseDomainXml } from '../../virt/libvirt/live-migration-xml';
+
+/**
+ * `virsh dumpxml` of a lab guest with Nova-style metadata set through `virsh metadata`; the lab
+ * checkout's paths read /srv/ferry.
+ */
+function fixture(name: string): string {
+  return readFileSync(join(__dirname, '..', 'fixtures', 'domain-xml', name), 'utf8');
+}
 
 /** A domain as libvirt writes a running guest's XML, with `devices` inside `<devices>`. */
 function domain(devices: string, cpu = ''): string {
@@ -28,7 +39,7 @@ const QCOW2_DISK = `    <disk type='file' device='disk'>
     </disk>`;
 
 describe('parseDomainXml', () => {
-  it('reads the guest CPU element as written, and file-backed disks with their format', () => {
+  it('reads the guest CPU element, serialized, and file-backed disks with their format', () => {
     const cpu = `<cpu mode='custom' match='exact' check='full'>
     <model fallback='forbid'>qemu64</model>
     <feature policy='require' name='hypervisor'/>
@@ -39,7 +50,10 @@ describe('parseDomainXml', () => {
       <target dev="vdb" bus="virtio"/>
     </disk>`;
     expect(parseDomainXml(domain(`${QCOW2_DISK}\n${raw}`, cpu))).toEqual({
-      cpuXml: cpu,
+      cpuXml: `<cpu mode="custom" match="exact" check="full">
+    <model fallback="forbid">qemu64</model>
+    <feature policy="require" name="hypervisor"/>
+  </cpu>`,
       emulator: '/usr/bin/qemu-system-x86_64',
       virtType: 'kvm',
       disks: [
@@ -90,7 +104,9 @@ describe('parseDomainXml', () => {
 
   it('takes a self-closing CPU element, and none when the domain has none', () => {
     const cpu = "<cpu mode='host-model' check='partial'/>";
-    expect(parseDomainXml(domain(QCOW2_DISK, cpu)).cpuXml).toBe(cpu);
+    expect(parseDomainXml(domain(QCOW2_DISK, cpu)).cpuXml).toBe(
+      '<cpu mode="host-model" check="partial"/>',
+    );
     expect(parseDomainXml(domain(QCOW2_DISK)).cpuXml).toBeNull();
   });
 
@@ -143,5 +159,88 @@ describe('parseDomainXml', () => {
       'hostdev usb',
       'interface type hostdev',
     ]);
+  });
+
+  it('reads what a real virsh dumpxml of a lab guest names, live, migratable and inactive', () => {
+    const expected = {
+      emulator: '/srv/ferry/.tools/qemu/qemu-system-x86_64',
+      virtType: 'qemu',
+      disks: [
+        {
+          target: 'vda',
+          type: 'file',
+          path: '/var/lib/ferry/instances/web-1/disk.qcow2',
+          format: 'qcow2',
+        },
+      ],
+      passthrough: [],
+      consoleFiles: ['/var/lib/ferry/instances/web-1/console.log'],
+    };
+    const live = parseDomainXml(fixture('lab-guest.xml'));
+    expect(live).toEqual({
+      ...expected,
+      cpuXml: `<cpu mode="custom" match="exact" check="full">
+    <model fallback="forbid">qemu64</model>
+    <feature policy="require" name="hypervisor"/>
+    <feature policy="require" name="lahf_lm"/>
+  </cpu>`,
+    });
+    const checkNone = `<cpu mode="custom" match="exact" check="none">
+    <model fallback="forbid">qemu64</model>
+  </cpu>`;
+    expect(parseDomainXml(fixture('lab-guest-migratable.xml'))).toEqual({
+      ...expected,
+      cpuXml: checkNone,
+    });
+    expect(parseDomainXml(fixture('lab-guest-inactive.xml'))).toEqual({
+      ...expected,
+      cpuXml: checkNone,
+    });
+  });
+
+  it('never reads inside <metadata>: its CDATA, comments and namespaced elements are not devices', () => {
+    const xml = fixture('lab-guest.xml');
+    expect(xml).toContain('<![CDATA[flavor <m1.tiny> & co]]>');
+    expect(xml).toContain(
+      '<nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">',
+    );
+    const decoy = `<devices xmlns="http://example.com/app"><emulator>/bin/false</emulator>
+      <disk type="file" device="disk"><source file="/etc/passwd"/><target dev="vdz"/></disk>
+      <hostdev type="pci"/></devices><cpu xmlns="http://example.com/app" mode="host-passthrough"/>`;
+    const withDecoy = xml.replace('</nova:instance>', `</nova:instance>\n    ${decoy}`);
+    expect(withDecoy).not.toBe(xml);
+    expect(parseDomainXml(withDecoy)).toEqual(parseDomainXml(xml));
+  });
+
+  it('skips comments, a commented-out disk included, in either quote style', () => {
+    const commented = `    <!-- <disk type='file' device='disk'><source file='/old.img'/><target dev='vdq'/></disk> -->
+    <disk type="file" device='disk'>
+      <!-- the data disk -->
+      <driver name='qemu' type="raw"/>
+      <source file="/var/lib/ferry/instances/web-1/data.img"/>
+      <target dev='vdb' bus="virtio"/>
+    </disk>`;
+    expect(parseDomainXml(domain(`${QCOW2_DISK}\n${commented}`)).disks).toEqual([
+      {
+        target: 'vda',
+        type: 'file',
+        path: '/var/lib/ferry/instances/web-1/disk.qcow2',
+        format: 'qcow2',
+      },
+      {
+        target: 'vdb',
+        type: 'file',
+        path: '/var/lib/ferry/instances/web-1/data.img',
+        format: 'raw',
+      },
+    ]);
+  });
+
+  it.each([
+    ['not well-formed', '<domain type="kvm"><devices></domain>'],
+    ['no <domain> element', '<network><name>default</name></network>'],
+    ['nothing in it', ''],
+  ])('refuses a definition with %s', (_, xml) => {
+    expect(() => parseDomainXml(xml)).toThrow(DomainXmlError);
   });
 });

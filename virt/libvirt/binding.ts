@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { HypervisorInfo } from '../../workflows/types';
 import { projectRoot } from '../../config/project-root';
+import { childElement, parseXml, textOf } from './domain-xml';
 import { LibvirtError, VIR_ERR, isLibvirtError } from './errors';
 
 export { LibvirtError, VIR_ERR, VIR_FROM, isLibvirtError } from './errors';
@@ -477,11 +478,8 @@ export async function withConnection<T>(
 
 /** The host CPU's architecture and model from capabilities XML (host/cpu), null when absent. */
 export function parseHostCpu(capabilities: string): { arch: string | null; model: string | null } {
-  const host = /<host>([\s\S]*?)<\/host>/.exec(capabilities)?.[1] ?? '';
-  const cpu = /<cpu>([\s\S]*?)<\/cpu>/.exec(host)?.[1] ?? '';
-  const text = (tag: string) =>
-    new RegExp(`<${tag}(?:\\s[^>]*)?>([^<]*)</${tag}>`).exec(cpu)?.[1].trim() || null;
-  return { arch: text('arch'), model: text('model') };
+  const cpu = childElement(childElement(parseXml(capabilities).documentElement, 'host'), 'cpu');
+  return { arch: textOf(childElement(cpu, 'arch')), model: textOf(childElement(cpu, 'model')) };
 }
 
 /**

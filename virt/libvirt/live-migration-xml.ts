@@ -1,8 +1,18 @@
 /**
  * What the live migration reads from a domain's XML: the guest CPU, the disks, passthrough
- * devices. libvirt writes this XML itself, in a regular form (attributes quoted, one element per
- * tag), which these patterns rely on.
+ * devices. Read from the parsed document (domain-xml.ts), only from the `<domain>` element's own
+ * children, never from inside `<metadata>`.
  */
+import {
+  attributeOf,
+  childElement,
+  childElements,
+  domainElement,
+  parseXml,
+  serializeXml,
+  textOf,
+  type Element,
+} from './domain-xml';
 
 export interface DomainDisk {
   /** The guest's device name (vda, ...). */
@@ -16,7 +26,7 @@ export interface DomainDisk {
 }
 
 export interface DomainXmlFacts {
-  /** The `<cpu>` element as written, null when the domain has none. */
+  /** The `<cpu>` element, serialized (attributes in double quotes), null when the domain has none. */
   cpuXml: string | null;
   /** The QEMU binary the domain runs (`<emulator>`), null when the XML names none. */
   emulator: string | null;
@@ -30,71 +40,51 @@ export interface DomainXmlFacts {
   consoleFiles: string[];
 }
 
-const ENTITIES: Record<string, string> = {
-  '&apos;': "'",
-  '&quot;': '"',
-  '&lt;': '<',
-  '&gt;': '>',
-  '&amp;': '&',
-};
-
-function unescapeXml(text: string): string {
-  return text.replace(/&(?:apos|quot|lt|gt|amp);/g, (entity) => ENTITIES[entity]);
-}
-
-/** The value of `name` in an element's attribute text, unescaped; null when absent. */
-function attribute(attributes: string, name: string): string | null {
-  const match = new RegExp(`(?:^|\\s)${name}=(['"])(.*?)\\1`).exec(attributes);
-  return match ? unescapeXml(match[2]) : null;
-}
-
-/** The attribute `name` of the first `<tag ...>` element in `body`. */
-function childAttribute(body: string, tag: string, name: string): string | null {
-  const element = new RegExp(`<${tag}\\b([^>]*?)/?>`).exec(body);
-  return element ? attribute(element[1], name) : null;
-}
-
-function parseDisks(devices: string): DomainDisk[] {
-  const disks: DomainDisk[] = [];
-  for (const [, attributes, body] of devices.matchAll(/<disk\b([^>]*)>([\s\S]*?)<\/disk>/g)) {
-    if ((attribute(attributes, 'device') ?? 'disk') !== 'disk') continue;
-    const type = attribute(attributes, 'type') ?? 'file';
-    disks.push({
-      target: childAttribute(body, 'target', 'dev') ?? '',
-      type,
-      path: type === 'file' ? childAttribute(body, 'source', 'file') : null,
-      format: childAttribute(body, 'driver', 'type'),
+function parseDisks(devices: Element | null): DomainDisk[] {
+  if (!devices) return [];
+  return childElements(devices, 'disk')
+    .filter((disk) => (attributeOf(disk, 'device') ?? 'disk') === 'disk')
+    .map((disk) => {
+      const type = attributeOf(disk, 'type') ?? 'file';
+      return {
+        target: attributeOf(childElement(disk, 'target'), 'dev') ?? '',
+        type,
+        path: type === 'file' ? attributeOf(childElement(disk, 'source'), 'file') : null,
+        format: attributeOf(childElement(disk, 'driver'), 'type'),
+      };
     });
-  }
-  return disks;
 }
 
-function parsePassthrough(devices: string): string[] {
-  const hostdevs = [...devices.matchAll(/<hostdev\b([^>]*)>/g)].map(
-    ([, attributes]) => `hostdev ${attribute(attributes, 'type') ?? 'device'}`,
+function parsePassthrough(devices: Element | null): string[] {
+  if (!devices) return [];
+  const hostdevs = childElements(devices, 'hostdev').map(
+    (hostdev) => `hostdev ${attributeOf(hostdev, 'type') ?? 'device'}`,
   );
-  const interfaces = [...devices.matchAll(/<interface\b([^>]*)>/g)]
-    .filter(([, attributes]) => attribute(attributes, 'type') === 'hostdev')
+  const interfaces = childElements(devices, 'interface')
+    .filter((nic) => attributeOf(nic, 'type') === 'hostdev')
     .map(() => 'interface type hostdev');
   return [...hostdevs, ...interfaces];
 }
 
-function parseConsoleFiles(devices: string): string[] {
-  const files = [...devices.matchAll(/<(serial|console)\b([^>]*)>([\s\S]*?)<\/\1>/g)]
-    .filter(([, , attributes]) => attribute(attributes, 'type') === 'file')
-    .map(([, , , body]) => childAttribute(body, 'source', 'path'))
+function parseConsoleFiles(devices: Element | null): string[] {
+  if (!devices) return [];
+  const files = childElements(devices)
+    .filter((device) => ['serial', 'console'].includes(device.tagName))
+    .filter((device) => attributeOf(device, 'type') === 'file')
+    .map((device) => attributeOf(childElement(device, 'source'), 'path'))
     .filter((path): path is string => path !== null);
   return [...new Set(files)];
 }
 
+/** The facts of a domain definition; throws DomainXmlError when `xml` is not one. */
 export function parseDomainXml(xml: string): DomainXmlFacts {
-  const devices = /<devices>([\s\S]*?)<\/devices>/.exec(xml)?.[1] ?? '';
-  const cpu = /<cpu\b[^>]*\/>|<cpu\b[^>]*>[\s\S]*?<\/cpu>/.exec(xml);
-  const emulator = /<emulator>([^<]*)<\/emulator>/.exec(devices)?.[1];
+  const domain = domainElement(parseXml(xml));
+  const devices = childElement(domain, 'devices');
+  const cpu = childElement(domain, 'cpu');
   return {
-    cpuXml: cpu ? cpu[0] : null,
-    emulator: emulator === undefined ? null : unescapeXml(emulator.trim()),
-    virtType: attribute(/<domain\b([^>]*)>/.exec(xml)?.[1] ?? '', 'type'),
+    cpuXml: cpu ? serializeXml(cpu) : null,
+    emulator: textOf(childElement(devices, 'emulator')),
+    virtType: attributeOf(domain, 'type'),
     disks: parseDisks(devices),
     passthrough: parsePassthrough(devices),
     consoleFiles: parseConsoleFiles(devices),
