@@ -3,11 +3,14 @@
  * record every call and fail at exactly the step a test names. Only unit tests use them.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { MigrationControlActivities } from '../../workflows/migration-activities';
-import type { ResizeControlActivities, ResizeHostActivities } from '../../workflows/resize-types';
+import type { OperationControlActivities } from '../../workflows/operation-types';
+import type {
+  ResizeControlActivities,
+  ResizeHostActivities,
+} from '../../workflows/resize-contract';
 
 type Control = Pick<
-  MigrationControlActivities,
+  OperationControlActivities,
   | 'setMigrationStatus'
   | 'recordActionEvent'
   | 'selectDestinations'

@@ -14,8 +14,8 @@ import {
   forceCompleteUpdate,
   statusQuery,
 } from '../../workflows/live-migration-messages';
-import type { LiveMigrationState } from '../../workflows/migration-types';
-import type { FakeFleet } from '../support/fake-migration-activities';
+import type { LiveMigrationState } from '../../workflows/live-migration-contract';
+import type { FakeFleet } from '../support/fake-live-migration-activities';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 
 let harness: Harness;

@@ -1,5 +1,5 @@
 import { DomainXmlError, domainUuid, resizeDomainXml } from '../../virt/libvirt/resize-xml';
-import type { InstanceSize } from '../../workflows/migration-types';
+import type { InstanceSize } from '../../workflows/operation-types';
 
 /** A persistent definition as `virsh dumpxml --inactive` prints a lab guest with a disk and a NIC. */
 const DOMAIN = `<domain type='qemu'>

@@ -17,7 +17,7 @@ import {
   resizeStatusQuery,
   revertUpdate,
 } from '../../workflows/resize-messages';
-import type { ResizeInput, ResizeState } from '../../workflows/resize-types';
+import type { ResizeInput, ResizeState } from '../../workflows/resize-contract';
 import { FakeResizeFleet } from '../support/fake-resize-activities';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 

@@ -4,7 +4,7 @@
  * libvirt writes this XML itself, in a regular form, which these patterns rely on; `<metadata>` is
  * never looked into, since it may hold elements of any name.
  */
-import type { InstanceSize } from '../../workflows/migration-types';
+import type { InstanceSize } from '../../workflows/operation-types';
 
 export class DomainXmlError extends Error {
   override readonly name = 'DomainXmlError';

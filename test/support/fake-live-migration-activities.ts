@@ -6,16 +6,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type {
+  LiveMigrationControlActivities,
   LiveMigrationHostActivities,
-  MigrationControlActivities,
-} from '../../workflows/migration-activities';
-import type {
   DomainPresence,
-  MigrationErrorType,
   MigrationProgress,
   MigrationResult,
   SourceFacts,
-} from '../../workflows/migration-types';
+} from '../../workflows/live-migration-contract';
+import type {
+  MigrationErrorType,
+  OperationControlActivities,
+} from '../../workflows/operation-types';
 
 export const PROGRESS_DONE: MigrationProgress = {
   memoryTotalBytes: 128 << 20,
@@ -88,7 +89,7 @@ export class FakeFleet {
     }
   }
 
-  controlActivities(): MigrationControlActivities {
+  controlActivities(): OperationControlActivities & LiveMigrationControlActivities {
     return {
       beginInstanceOperation: async (request) => {
         this.enter('beginInstanceOperation');
