@@ -63,6 +63,8 @@ export class FakeFleet {
   migrateMode: 'complete' | 'run-until-cancelled' | 'lands-then-fails' = 'complete';
   /** Whether prepare waits until released (to abort while preparing). */
   prepareGate: Promise<void> | undefined;
+  /** Whether the source pre-check waits until released (to ask while the migration is accepted). */
+  sourceCheckGate: Promise<void> | undefined;
   migrationAborted = false;
   forcedWith: string | null = null;
   readonly refusingHosts = new Map<string, MigrationErrorType>();
@@ -176,6 +178,7 @@ export class FakeFleet {
     return {
       checkCanLiveMigrateSource: async () => {
         this.enter('checkCanLiveMigrateSource', host);
+        await this.sourceCheckGate;
         return facts;
       },
       checkCanLiveMigrateDestination: async () => {

@@ -68,7 +68,18 @@ export class FakeResizeFleet {
       recordActionEvent: async () => undefined,
       selectDestinations: async (request) => {
         this.enter('selectDestinations');
-        return [request.requestedHost ?? this.hosts.find((h) => h !== this.source) ?? this.source];
+        if (request.requestedHost !== null) return [request.requestedHost];
+        const candidates = this.hosts.filter(
+          (h) => !request.exclude.includes(h) && (h !== this.source || request.allowSameHost),
+        );
+        if (candidates.length === 0) {
+          throw ApplicationFailure.create({
+            type: 'NoValidHost',
+            nonRetryable: true,
+            message: 'no host can hold the instance',
+          });
+        }
+        return candidates;
       },
       claimResources: async ({ host }) => {
         this.enter('claimResources');
