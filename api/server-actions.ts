@@ -1,7 +1,7 @@
 import type { Instance } from '../db/models';
 import { startLiveMigration } from '../client/start-live-migration';
 import { startResize } from '../client/start-resize';
-import { instanceWorkflowId } from '../workflows/migration-types';
+import { instanceWorkflowId } from '../workflows/operation-types';
 import { confirmUpdate, revertUpdate } from '../workflows/resize-messages';
 import { requireAdmin } from './auth';
 import { actionName } from './body';

@@ -1,5 +1,5 @@
 import { abortUpdate, forceCompleteUpdate } from '../workflows/live-migration-messages';
-import { instanceWorkflowId } from '../workflows/migration-types';
+import { instanceWorkflowId } from '../workflows/operation-types';
 import { requireAdmin } from './auth';
 import { badRequest, conflict, notFound } from './errors';
 import { actionName } from './body';

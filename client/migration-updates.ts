@@ -1,7 +1,8 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Database } from '../db/database';
 import { abortUpdate, forceCompleteUpdate } from '../workflows/live-migration-messages';
-import { instanceWorkflowId, type LiveMigrationState } from '../workflows/migration-types';
+import { instanceWorkflowId } from '../workflows/operation-types';
+import type { LiveMigrationState } from '../workflows/live-migration-contract';
 import { findInstance } from './find-instance';
 import { RequestError } from './request-error';
 

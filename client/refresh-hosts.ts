@@ -1,5 +1,6 @@
 import type { refreshHosts } from '../workflows';
-import { CONTROL_TASK_QUEUE, type RefreshHostsResult } from '../workflows/types';
+import { CONTROL_TASK_QUEUE } from '../workflows/task-queues';
+import type { RefreshHostsResult } from '../workflows/refresh-hosts-contract';
 import type { FerryConfig } from '../config';
 import { connectTemporal } from '../temporal/client';
 

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Database } from '../db/database';
-import { instanceWorkflowId } from '../workflows/migration-types';
+import { instanceWorkflowId } from '../workflows/operation-types';
+import type { ResizeState } from '../workflows/resize-contract';
 import { confirmUpdate, revertUpdate } from '../workflows/resize-messages';
-import type { ResizeState } from '../workflows/resize-types';
 import { findInstance } from './find-instance';
 import { RequestError } from './request-error';
 

@@ -8,7 +8,7 @@ import {
   FerrySourceHost,
   FerryStatus,
 } from '../workflows/search-attributes';
-import { CONTROL_TASK_QUEUE } from '../workflows/types';
+import { CONTROL_TASK_QUEUE } from '../workflows/task-queues';
 import { RequestError } from './request-error';
 
 export interface StartedMigration {

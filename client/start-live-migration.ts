@@ -2,11 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/database';
 import type { FerryConfig } from '../config';
-import {
-  instanceWorkflowId,
-  type BlockMigration,
-  type LiveMigrationInput,
-} from '../workflows/migration-types';
+import { instanceWorkflowId } from '../workflows/operation-types';
+import type { BlockMigration, LiveMigrationInput } from '../workflows/live-migration-contract';
 import { findInstance } from './find-instance';
 import { RequestError } from './request-error';
 import { startInstanceWorkflow, type StartedMigration } from './start-instance-workflow';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { statusQuery } from '../workflows/live-migration-messages';
-import type { LiveMigrationState } from '../workflows/migration-types';
+import type { LiveMigrationState } from '../workflows/live-migration-contract';
 
 /** A migration that ended failed, cancelled or in error: the reason and its last state. */
 export class MigrationFailedError extends Error {

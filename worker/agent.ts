@@ -7,8 +7,11 @@ import { saveMigrationProgress } from '../activities/control/migration-progress'
 import { createHostActivities, type HostAgentContext } from '../activities/host';
 import { liveMigrationSettings } from '../activities/host/live-migration/settings';
 import { defaultIdentityFile } from '../activities/host/resize/peer-access';
-import { MIGRATION_PROGRESS_SIGNAL, type MigrationProgress } from '../workflows/migration-types';
-import { hostTaskQueue } from '../workflows/types';
+import {
+  MIGRATION_PROGRESS_SIGNAL,
+  type MigrationProgress,
+} from '../workflows/live-migration-contract';
+import { hostTaskQueue } from '../workflows/task-queues';
 import type { FerryConfig } from '../config';
 import { installTemporalLogging, type Logger } from '../config/logging';
 import { connectWorker } from '../temporal/connection';

@@ -1,7 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import { createControlActivities } from '../activities/control';
 import { openDatabase } from '../db/database';
-import { CONTROL_TASK_QUEUE } from '../workflows/types';
+import { CONTROL_TASK_QUEUE } from '../workflows/task-queues';
 import type { FerryConfig } from '../config';
 import { installTemporalLogging, type Logger } from '../config/logging';
 import { connectWorker } from '../temporal/connection';

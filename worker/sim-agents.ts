@@ -8,7 +8,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Database } from '../db/database';
 import { createSimLiveMigrationActivities } from '../activities/host/sim/live-migration';
 import type { SimFleet } from '../activities/host/sim/sim-fleet';
-import { hostTaskQueue } from '../workflows/types';
+import { hostTaskQueue } from '../workflows/task-queues';
 import { progressReporter } from './agent';
 import type { Logger } from '../config/logging';
 

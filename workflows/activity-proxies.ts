@@ -1,4 +1,4 @@
-/** How the migration workflows reach their activities: timeouts and retries per kind of step. */
+/** How the live migration and resize workflows reach their activities: timeouts and retries per kind of step. */
 import {
   ActivityCancellationType,
   patched,
@@ -6,12 +6,12 @@ import {
   proxyLocalActivities,
 } from '@temporalio/workflow';
 import type {
+  LiveMigrationControlActivities,
   LiveMigrationHostActivities,
-  MigrationControlActivities,
-} from './migration-activities';
-import { MIGRATION_ERRORS } from './migration-types';
-import type { ResizeControlActivities, ResizeHostActivities } from './resize-types';
-import { hostTaskQueue } from './types';
+} from './live-migration-contract';
+import { MIGRATION_ERRORS, type OperationControlActivities } from './operation-types';
+import type { ResizeControlActivities, ResizeHostActivities } from './resize-contract';
+import { hostTaskQueue } from './task-queues';
 
 const nonRetryableErrorTypes = [...MIGRATION_ERRORS];
 
@@ -36,9 +36,16 @@ function controlProxy<T extends object>(local: T, remote: T): T {
   });
 }
 
+/** Database and scheduler steps both operations take. */
 export const control = controlProxy(
-  proxyLocalActivities<MigrationControlActivities>(controlOptions),
-  proxyActivities<MigrationControlActivities>(controlOptions),
+  proxyLocalActivities<OperationControlActivities>(controlOptions),
+  proxyActivities<OperationControlActivities>(controlOptions),
+);
+
+/** Database steps of a live migration, local activities as `control`'s. */
+export const liveMigrationControl = controlProxy(
+  proxyLocalActivities<LiveMigrationControlActivities>(controlOptions),
+  proxyActivities<LiveMigrationControlActivities>(controlOptions),
 );
 
 /**

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { BlockMigration, InstanceDisk } from './migration-types';
+import type { BlockMigration } from './live-migration-contract';
+import type { InstanceDisk } from './operation-types';
 
 /**
  * Nova's block_migration decision for one destination, once shared storage has been probed:

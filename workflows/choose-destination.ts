@@ -1,82 +1,49 @@
 /**
- * A live migration's destination: the destination the caller named, or the scheduler's
- * choices in weight order, each claimed and pre-checked; a destination whose pre-check refuses is
- * released and the next alternate tried, up to the scheduler's attempt limit.
+ * The destination of an operation: the one the caller named, or the scheduler's choices in
+ * weight order, each claimed and checked; a destination that refuses is passed over for the next
+ * alternate, up to the scheduler's attempt limit.
  */
 import { ApplicationFailure, log } from '@temporalio/workflow';
-import { control, hostAgent } from './activity-proxies';
-import { decideBlockMigration } from './block-migration';
-import { errorType, failureMessage, isAgentTimeout } from './failures';
-import type { LiveMigrationRecord } from './live-migration-record';
-import { DESTINATION_REFUSALS, type LiveMigrationInput, type SourceFacts } from './migration-types';
+import { control } from './activity-proxies';
+import { failureMessage } from './failures';
+import type { OperationRecord } from './operation-record';
+import type { OperationState, OperationStatus } from './operation-types';
 
-export interface Destination {
-  host: string;
-  blockMigration: boolean;
-  /** Whether the source and the destination share the instances dir (the storage probe). */
-  sharedStorage: boolean;
+export interface DestinationSearch<T> {
+  /** The destination the caller named, or null for the scheduler's choice. */
+  requestedHost: string | null;
+  schedulerMaxAttempts: number;
+  /** Nova's allow_resize_to_same_host: the source is a candidate too. */
+  allowSameHost?: boolean;
+  /** Each scheduler call as its own action event, or none when the caller records the search. */
+  scheduleEvent?: (attempt: number) => string;
+  /** Claims `host` and checks it; on a refusal it has released what it claimed. */
+  claimAndCheck(host: string): Promise<T>;
+  /** Whether a failure of `claimAndCheck` lets the scheduler try the next alternate. */
+  triesNext(error: unknown): boolean;
 }
 
-function refusedByDestination(error: unknown): boolean {
-  const type = errorType(error);
-  return (type !== undefined && DESTINATION_REFUSALS.includes(type)) || isAgentTimeout(error);
-}
-
-/** Claims `host`, runs its pre-check and the shared-storage probe; releases the claim on refusal. */
-async function checkDestination(
-  record: LiveMigrationRecord,
-  input: LiveMigrationInput,
-  host: string,
-  source: SourceFacts,
-): Promise<Destination> {
-  const { migrationUuid } = input;
-  await control.claimResources({ migrationUuid, host });
-  try {
-    return await record.step(`compute_check_can_live_migrate_destination:${host}`, async () => {
-      const check = await hostAgent(host).checkCanLiveMigrateDestination({
-        instanceUuid: input.instanceUuid,
-        instanceName: input.instanceName,
-        source,
-      });
-      try {
-        const shared = await hostAgent(input.sourceHost).hasStorageProbe(check);
-        const blockMigration = decideBlockMigration(input.blockMigration, shared, source.disks, {
-          source: input.sourceHost,
-          dest: host,
-        });
-        return { host, blockMigration, sharedStorage: shared };
-      } finally {
-        await hostAgent(host)
-          .removeStorageProbe(check)
-          .catch((error: unknown) =>
-            log.warn('storage probe left behind', { host, error: failureMessage(error) }),
-          );
-      }
-    });
-  } catch (error) {
-    await control.releaseClaims({ migrationUuid, host });
-    throw error;
-  }
-}
-
-export async function chooseDestination(
-  record: LiveMigrationRecord,
-  input: LiveMigrationInput,
-  source: SourceFacts,
-): Promise<Destination> {
+export async function chooseDestination<T>(
+  record: OperationRecord<OperationState<OperationStatus>>,
+  search: DestinationSearch<T>,
+): Promise<T> {
+  const { requestedHost, allowSameHost } = search;
   const exclude: string[] = [];
-  for (let attempt = 1; attempt <= input.schedulerMaxAttempts; attempt++) {
-    const [host] = await record.step(`schedule:${attempt}`, () =>
+  for (let attempt = 1; attempt <= search.schedulerMaxAttempts; attempt++) {
+    const select = () =>
       control.selectDestinations({
-        migrationUuid: input.migrationUuid,
-        requestedHost: input.requestedHost,
+        migrationUuid: record.migrationUuid,
+        requestedHost,
         exclude,
-      }),
-    );
+        ...(allowSameHost === undefined ? {} : { allowSameHost }),
+      });
+    const [host] = await (search.scheduleEvent
+      ? record.step(search.scheduleEvent(attempt), select)
+      : select());
     try {
-      return await checkDestination(record, input, host, source);
+      return await search.claimAndCheck(host);
     } catch (error) {
-      if (input.requestedHost !== null || !refusedByDestination(error)) throw error;
+      if (requestedHost !== null || !search.triesNext(error)) throw error;
       const reason = failureMessage(error);
       log.info('destination refused, trying the next alternate', { host, reason });
       record.state.refusedHosts.push({ host, reason });
@@ -87,6 +54,6 @@ export async function chooseDestination(
   throw ApplicationFailure.create({
     type: 'NoValidHost',
     nonRetryable: true,
-    message: `no valid host after ${input.schedulerMaxAttempts} attempts (${refused.join('; ')})`,
+    message: `no valid host after ${search.schedulerMaxAttempts} attempts (${refused.join('; ')})`,
   });
 }

@@ -1,6 +1,6 @@
 /** Reading the failures activities raise: their Nova error type and their own message. */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
-import { MIGRATION_ERRORS, type MigrationErrorType } from './migration-types';
+import { MIGRATION_ERRORS, type MigrationErrorType } from './operation-types';
 
 /** The ApplicationFailure an activity raised, unwrapped from its ActivityFailure. */
 function applicationFailure(error: unknown): ApplicationFailure | undefined {

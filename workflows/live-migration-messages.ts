@@ -4,7 +4,7 @@ import {
   MIGRATION_PROGRESS_SIGNAL,
   type LiveMigrationState,
   type MigrationProgress,
-} from './migration-types';
+} from './live-migration-contract';
 
 export const statusQuery = defineQuery<LiveMigrationState>('status');
 

@@ -1,24 +1,16 @@
-/**
- * What a live migration has reached, kept in step in three places at every transition: the
- * workflow's `status` query, its search attributes (the Temporal UI), and the Migration row and
- * instance action events (the database).
- */
-import { upsertSearchAttributes } from '@temporalio/workflow';
+/** The record of a live migration: the operation's, with its block migration and job progress. */
 import { control } from './activity-proxies';
 import type {
   LiveMigrationInput,
   LiveMigrationState,
   LiveMigrationStatus,
   MigrationProgress,
-} from './migration-types';
-import { FerryDestHost, FerryStatus } from './search-attributes';
-import { asActionEvent } from './action-events';
+} from './live-migration-contract';
+import { OperationRecord } from './operation-record';
 
-export class LiveMigrationRecord {
-  readonly state: LiveMigrationState;
-
+export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
   constructor(input: LiveMigrationInput) {
-    this.state = {
+    super({
       migrationUuid: input.migrationUuid,
       instanceUuid: input.instanceUuid,
       instanceName: input.instanceName,
@@ -31,18 +23,7 @@ export class LiveMigrationRecord {
       progress: null,
       error: null,
       refusedHosts: [],
-    };
-  }
-
-  get migrationUuid(): string {
-    return this.state.migrationUuid;
-  }
-
-  /** The status in the query and the UI only (an activity already wrote it to the database). */
-  reached(status: LiveMigrationStatus, step: string = status): void {
-    this.state.status = status;
-    this.state.step = step;
-    upsertSearchAttributes([{ key: FerryStatus, value: status }]);
+    });
   }
 
   /** A new status, everywhere. */
@@ -55,19 +36,11 @@ export class LiveMigrationRecord {
     this.reached(status, step);
   }
 
-  destinationChosen(host: string, blockMigration: boolean): void {
-    this.state.destHost = host;
+  blockMigrationDecided(blockMigration: boolean): void {
     this.state.blockMigration = blockMigration;
-    upsertSearchAttributes([{ key: FerryDestHost, value: host }]);
   }
 
   progressed(progress: MigrationProgress): void {
     this.state.progress = progress;
-  }
-
-  /** Runs one step as an instance action event, shown as the current step meanwhile. */
-  step<T>(event: string, run: () => Promise<T>): Promise<T> {
-    this.state.step = event;
-    return asActionEvent(this.migrationUuid, event, run);
   }
 }

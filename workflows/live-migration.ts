@@ -10,10 +10,16 @@ import {
   log,
   setHandler,
 } from '@temporalio/workflow';
-import { compensatingAgent, control, hostAgent, migratingAgent } from './activity-proxies';
-import { chooseDestination, type Destination } from './choose-destination';
+import {
+  compensatingAgent,
+  control,
+  hostAgent,
+  liveMigrationControl,
+  migratingAgent,
+} from './activity-proxies';
 import { Compensations } from './compensations';
 import { errorType, failureMessage } from './failures';
+import { chooseLiveMigrationDestination, type Destination } from './live-migration-destination';
 import { LiveMigrationRecord } from './live-migration-record';
 import {
   abortUpdate,
@@ -21,14 +27,14 @@ import {
   progressSignal,
   statusQuery,
 } from './live-migration-messages';
+import type { InstanceDisk } from './operation-types';
 import type {
-  InstanceDisk,
   LiveMigrationInput,
   LiveMigrationState,
   LiveMigrationStatus,
   MigrationResult,
   SourceFacts,
-} from './migration-types';
+} from './live-migration-contract';
 
 /** The source's files of the instance, which its clean-up deletes once the guest has left. */
 type SourceFiles = Pick<SourceFacts, 'disks' | 'consoleFiles'>;
@@ -85,16 +91,7 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
       requestedBy: input.requestedBy,
     });
   } catch (error) {
-    // Another operation holds the instance, or it is in no state to migrate: touch nothing of it.
-    record.state.error = failureMessage(error);
-    await control.setMigrationStatus({ migrationUuid, status: 'error', error: record.state.error });
-    record.reached('error', 'refused');
-    throw ApplicationFailure.create({
-      type: errorType(error) ?? 'MigrationError',
-      nonRetryable: true,
-      message: record.state.error,
-      details: [record.state],
-    });
+    return await record.refused(error);
   }
 
   const undo = new Compensations();
@@ -107,9 +104,10 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
       hostAgent(sourceHost).checkCanLiveMigrateSource({ instanceUuid }),
     );
     files = { disks: source.disks, consoleFiles: source.consoleFiles };
-    const chosen = await chooseDestination(record, input, source);
+    const chosen = await chooseLiveMigrationDestination(record, input, source);
     destination = chosen;
-    record.destinationChosen(chosen.host, chosen.blockMigration);
+    record.blockMigrationDecided(chosen.blockMigration);
+    record.destinationChosen(chosen.host);
 
     await waitForSlot(record, input, () => abortRequested);
     const scope = new CancellationScope();
@@ -158,7 +156,7 @@ async function waitForSlot(
   await record.transition('queued');
   let wait = 1;
   while (
-    !(await control.acquireMigrationSlot({
+    !(await liveMigrationControl.acquireMigrationSlot({
       migrationUuid: input.migrationUuid,
       limit: input.maxConcurrentPerSource,
     }))
@@ -174,7 +172,7 @@ async function migrate(
   destination: Destination,
   disks: InstanceDisk[],
 ): Promise<MigrationResult> {
-  const destHost = await control.describeHost({ host: destination.host });
+  const destHost = await liveMigrationControl.describeHost({ host: destination.host });
   return migratingAgent(input.sourceHost).liveMigrate({
     migrationUuid: input.migrationUuid,
     instanceUuid: input.instanceUuid,
@@ -208,7 +206,7 @@ async function finish(
         error: failureMessage(error),
       }),
     );
-  await control.completeLiveMigration({
+  await liveMigrationControl.completeLiveMigration({
     migrationUuid: input.migrationUuid,
     destHost: destination.host,
     result,
@@ -290,7 +288,7 @@ function rollBack(
             : 'error';
     const error =
       failures.length > 0 ? `${reason}; rollback failed: ${failures.join('; ')}` : reason;
-    await control.failMigration({
+    await liveMigrationControl.failMigration({
       migrationUuid: input.migrationUuid,
       status,
       error,
@@ -298,14 +296,10 @@ function rollBack(
     });
     record.state.error = error;
     record.reached(status, status);
-    throw ApplicationFailure.create({
-      type: failure.cancelled
-        ? 'MigrationCancelled'
-        : (errorType(failure.error) ?? 'MigrationError'),
-      nonRetryable: true,
-      message: error,
-      details: [record.state],
-    });
+    throw record.failure(
+      failure.cancelled ? 'MigrationCancelled' : (errorType(failure.error) ?? 'MigrationError'),
+      error,
+    );
   });
 }
 

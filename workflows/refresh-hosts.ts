@@ -1,11 +1,12 @@
-import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
-import {
-  hostTaskQueue,
-  type HostInventory,
-  type HostInventoryControlActivities,
-  type HypervisorHostActivities,
-  type RefreshHostsResult,
-} from './types';
+import { log, proxyActivities } from '@temporalio/workflow';
+import { failureMessage } from './failures';
+import { hostTaskQueue } from './task-queues';
+import type {
+  HostInventory,
+  HostInventoryControlActivities,
+  HypervisorHostActivities,
+  RefreshHostsResult,
+} from './refresh-hosts-contract';
 
 const control = proxyActivities<HostInventoryControlActivities>({
   startToCloseTimeout: '30s',
@@ -38,8 +39,7 @@ export async function refreshHosts(): Promise<RefreshHostsResult> {
         await control.saveHostInventory(inventory);
         refreshed.push(inventory);
       } catch (error) {
-        const reason = error instanceof ActivityFailure ? error.cause?.message : undefined;
-        const message = reason ?? (error instanceof Error ? error.message : String(error));
+        const message = failureMessage(error);
         log.warn('host refresh failed', { host, error: message });
         failed.push({ host, error: message });
       }

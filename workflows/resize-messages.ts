@@ -1,6 +1,6 @@
 /** The messages a resize workflow answers: its status query, and confirm and revert. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ResizeState } from './resize-types';
+import type { ResizeState } from './resize-contract';
 
 export const resizeStatusQuery = defineQuery<ResizeState>('status');
 

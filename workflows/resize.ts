@@ -4,17 +4,16 @@
  * instance back on its source. docs/architecture.md, "Resize and cold migration".
  */
 import {
-  ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
   setHandler,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { asActionEvent } from './action-events';
 import { control, copyingAgent, resizeControl, resizingAgent } from './activity-proxies';
+import { chooseDestination } from './choose-destination';
 import { Compensations } from './compensations';
 import { errorType, failureMessage } from './failures';
+import type { ResizeInput, ResizeSourceSnapshot, ResizeState } from './resize-contract';
 import {
   confirmSignal,
   confirmUpdate,
@@ -22,53 +21,15 @@ import {
   revertSignal,
   revertUpdate,
 } from './resize-messages';
-import type {
-  ResizeInput,
-  ResizeSourceSnapshot,
-  ResizeState,
-  ResizeStatus,
-  ResizeTaskState,
-} from './resize-types';
-import { FerryDestHost, FerryStatus } from './search-attributes';
+import { ResizeRecord } from './resize-record';
 
 type Decision = 'confirm' | 'revert' | 'auto-confirm';
 
-function failure(type: string, message: string, state: ResizeState): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: [state] });
-}
-
 export async function resize(input: ResizeInput): Promise<ResizeState> {
-  const { migrationUuid, instanceUuid, sourceHost } = input;
-  const state: ResizeState = {
-    migrationUuid,
-    instanceUuid,
-    instanceName: input.instanceName,
-    operation: input.migrationType,
-    status: 'pre-migrating',
-    step: 'resize_prep',
-    sourceHost,
-    destHost: null,
-    copiedBytes: null,
-    totalBytes: null,
-    confirmDeadline: null,
-    confirmedBy: null,
-    error: null,
-  };
+  const { migrationUuid } = input;
+  const record = new ResizeRecord(input);
+  const { state } = record;
   let decision: Decision | undefined;
-  const reached = (status: ResizeStatus, step: string) => {
-    state.status = status;
-    state.step = step;
-    upsertSearchAttributes([{ key: FerryStatus, value: status }]);
-  };
-  const progress = async (status: ResizeStatus, taskState: ResizeTaskState | null) => {
-    await resizeControl.setResizeProgress({
-      migrationUuid,
-      status,
-      taskState,
-      ...(state.destHost ? { destHost: state.destHost } : {}),
-    });
-    reached(status, taskState ?? status);
-  };
   const awaitingDecision = (what: string) => {
     if (state.status !== 'finished' || decision !== undefined) {
       throw new Error(
@@ -97,45 +58,48 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
   try {
     await resizeControl.beginResize({ migrationUuid, requestedBy: input.requestedBy });
   } catch (error) {
-    state.error = failureMessage(error);
-    await control.setMigrationStatus({ migrationUuid, status: 'error', error: state.error });
-    reached('error', 'refused');
-    throw failure(errorType(error) ?? 'MigrationError', state.error, state);
+    return await record.refused(error);
   }
 
-  const snapshot = await migrateAndFinish(input, state, progress);
+  const snapshot = await migrateAndFinish(input, record);
   const window = input.confirmWindowSeconds;
   const asked = () => decision !== undefined;
   if (window === 0) await condition(asked);
   else if (!(await condition(asked, window * 1000))) decision = 'auto-confirm';
   await (decision === 'revert'
-    ? revert(input, state, snapshot, progress)
-    : confirm(input, state, snapshot, progress, decision === 'auto-confirm'));
+    ? revert(input, record, snapshot)
+    : confirm(input, record, snapshot, decision === 'auto-confirm'));
   await condition(allHandlersFinished);
   return state;
 }
 
-type Progress = (status: ResizeStatus, taskState: ResizeTaskState | null) => Promise<void>;
-
 /** Destination, power off, copy, define and start there; rolled back on failure. */
 async function migrateAndFinish(
   input: ResizeInput,
-  state: ResizeState,
-  progress: Progress,
+  record: ResizeRecord,
 ): Promise<ResizeSourceSnapshot> {
   const { migrationUuid, instanceUuid, sourceHost } = input;
+  const { state } = record;
   const undo = new Compensations();
   try {
     undo.add('release the resource claims', () => control.releaseClaims({ migrationUuid }));
-    const dest = await asActionEvent(migrationUuid, 'schedule', () =>
-      chooseResizeDestination(input),
+    const dest = await record.step('schedule', () =>
+      chooseDestination(record, {
+        requestedHost: input.requestedHost,
+        schedulerMaxAttempts: input.schedulerMaxAttempts,
+        allowSameHost: input.allowSameHost,
+        claimAndCheck: async (host) => {
+          await control.claimResources({ migrationUuid, host });
+          return host;
+        },
+        triesNext: (error) => errorType(error) === 'MigrationPreCheckError',
+      }),
     );
-    state.destHost = dest;
-    upsertSearchAttributes([{ key: FerryDestHost, value: dest }]);
+    record.destinationChosen(dest);
     const sameHost = dest === sourceHost;
-    await progress('migrating', 'resize_migrating');
+    await record.transition('migrating', 'resize_migrating');
 
-    const snapshot = await asActionEvent(migrationUuid, 'compute_resize_instance', () =>
+    const snapshot = await record.step('compute_resize_instance', () =>
       resizingAgent(sourceHost).powerOffAndSetAsideSource({
         instanceUuid,
         shutdownTimeoutSeconds: input.shutdownTimeoutSeconds,
@@ -166,7 +130,7 @@ async function migrateAndFinish(
       state.totalBytes = snapshot.disks.reduce((sum, disk) => sum + disk.virtualSizeBytes, 0);
       state.copiedBytes = 0;
       for (const disk of snapshot.disks) {
-        const copied = await asActionEvent(migrationUuid, `copy_disk:${disk.target}`, () =>
+        const copied = await record.step(`copy_disk:${disk.target}`, () =>
           copyingAgent(sourceHost).copyDiskToHost({
             instanceUuid,
             disk,
@@ -177,9 +141,9 @@ async function migrateAndFinish(
         state.copiedBytes += copied.bytesSent;
       }
     }
-    await progress('post-migrating', 'resize_migrated');
-    await progress('post-migrating', 'resize_finish');
-    await asActionEvent(migrationUuid, 'compute_finish_resize', () =>
+    await record.transition('post-migrating', 'resize_migrated');
+    await record.transition('post-migrating', 'resize_finish');
+    await record.step('compute_finish_resize', () =>
       resizingAgent(dest).finishResizeAtDestination({
         instanceUuid,
         domainXml: snapshot.domainXml,
@@ -195,9 +159,7 @@ async function migrateAndFinish(
       destHost: dest,
       confirmDeadline: state.confirmDeadline,
     });
-    state.status = 'finished';
-    state.step = 'verify_resize';
-    upsertSearchAttributes([{ key: FerryStatus, value: 'finished' }]);
+    record.reached('finished', 'verify_resize');
     return snapshot;
   } catch (error) {
     return CancellationScope.nonCancellable(async () => {
@@ -205,16 +167,8 @@ async function migrateAndFinish(
       const failed = await undo.run();
       const message =
         failed.length > 0 ? `${reason}; rollback failed: ${failed.join('; ')}` : reason;
-      await resizeControl.failResize({
-        migrationUuid,
-        error: message,
-        instanceError: failed.length > 0,
-      });
-      state.error = message;
-      state.status = 'error';
-      state.step = 'rolled back';
-      upsertSearchAttributes([{ key: FerryStatus, value: 'error' }]);
-      throw failure(errorType(error) ?? 'MigrationError', message, state);
+      await record.failed(message, failed.length > 0, 'rolled back');
+      throw record.failure(errorType(error) ?? 'MigrationError', message);
     });
   }
 }
@@ -227,46 +181,17 @@ function grownRootDiskGiB(input: ResizeInput): number {
   return input.newSize.rootDiskGiB > input.oldSize.rootDiskGiB ? input.newSize.rootDiskGiB : 0;
 }
 
-/** The scheduler's choices in order, the first that can be claimed (the source only if allowed). */
-async function chooseResizeDestination(input: ResizeInput): Promise<string> {
-  const exclude: string[] = [];
-  const refused: string[] = [];
-  for (let attempt = 1; attempt <= input.schedulerMaxAttempts; attempt++) {
-    const [host] = await control.selectDestinations({
-      migrationUuid: input.migrationUuid,
-      requestedHost: input.requestedHost,
-      exclude,
-      allowSameHost: input.allowSameHost,
-    });
-    try {
-      await control.claimResources({ migrationUuid: input.migrationUuid, host });
-      return host;
-    } catch (error) {
-      if (input.requestedHost !== null || errorType(error) !== 'MigrationPreCheckError')
-        throw error;
-      refused.push(`${host}: ${failureMessage(error)}`);
-      exclude.push(host);
-    }
-  }
-  throw ApplicationFailure.create({
-    type: 'NoValidHost',
-    nonRetryable: true,
-    message: `no valid host after ${input.schedulerMaxAttempts} attempts (${refused.join('; ')})`,
-  });
-}
-
 /** Confirm: the old domain and disks go from the source; every claim is released. */
 async function confirm(
   input: ResizeInput,
-  state: ResizeState,
+  record: ResizeRecord,
   snapshot: ResizeSourceSnapshot,
-  progress: Progress,
   auto: boolean,
 ): Promise<void> {
-  state.confirmedBy = auto ? 'auto-confirm' : 'user';
-  await progress('confirming', 'resize_confirming');
-  await settle(input, state, async () => {
-    if (state.destHost !== input.sourceHost) {
+  record.state.confirmedBy = auto ? 'auto-confirm' : 'user';
+  await record.transition('confirming', 'resize_confirming');
+  await settle(record, 'confirm_resize', async () => {
+    if (record.state.destHost !== input.sourceHost) {
       await resizingAgent(input.sourceHost).confirmResizeAtSource({
         instanceUuid: input.instanceUuid,
         asideDir: snapshot.asideDir,
@@ -274,26 +199,21 @@ async function confirm(
     }
     await resizeControl.confirmResize({ migrationUuid: input.migrationUuid, auto });
   });
-  state.status = 'confirmed';
-  state.step = 'confirmed';
-  upsertSearchAttributes([{ key: FerryStatus, value: 'confirmed' }]);
+  record.reached('confirmed');
 }
 
 /** Revert: the destination emptied, the source restored with its old flavor and started. */
 async function revert(
   input: ResizeInput,
-  state: ResizeState,
+  record: ResizeRecord,
   snapshot: ResizeSourceSnapshot,
-  progress: Progress,
 ): Promise<void> {
   const { instanceUuid, sourceHost } = input;
-  await progress('reverting', 'resize_reverting');
-  await settle(input, state, async () => {
-    if (state.destHost !== sourceHost) {
-      await resizingAgent(state.destHost as string).removeResizedInstance({
-        instanceUuid,
-        disks: snapshot.disks,
-      });
+  const dest = record.state.destHost as string;
+  await record.transition('reverting', 'resize_reverting');
+  await settle(record, 'revert_resize', async () => {
+    if (dest !== sourceHost) {
+      await resizingAgent(dest).removeResizedInstance({ instanceUuid, disks: snapshot.disks });
     } else {
       await resizingAgent(sourceHost).powerOffAndSetAsideSource({
         instanceUuid,
@@ -310,26 +230,16 @@ async function revert(
     });
     await resizeControl.revertResize({ migrationUuid: input.migrationUuid });
   });
-  state.status = 'reverted';
-  state.step = 'reverted';
-  upsertSearchAttributes([{ key: FerryStatus, value: 'reverted' }]);
+  record.reached('reverted');
 }
 
 /** A confirm or revert that fails leaves the instance in ERROR with the reason, never silently. */
-async function settle(input: ResizeInput, state: ResizeState, run: () => Promise<void>) {
-  const event = state.status === 'reverting' ? 'revert_resize' : 'confirm_resize';
+async function settle(record: ResizeRecord, event: string, run: () => Promise<void>) {
   try {
-    await asActionEvent(input.migrationUuid, event, run);
+    await record.step(event, run);
   } catch (error) {
     const message = `${event} failed: ${failureMessage(error)}`;
-    await resizeControl.failResize({
-      migrationUuid: input.migrationUuid,
-      error: message,
-      instanceError: true,
-    });
-    state.error = message;
-    state.status = 'error';
-    upsertSearchAttributes([{ key: FerryStatus, value: 'error' }]);
-    throw failure('MigrationError', message, state);
+    await record.failed(message, true);
+    throw record.failure('MigrationError', message);
   }
 }

@@ -1,5 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { HostInventory, HostInventoryControlActivities } from '../../workflows/types';
+import type {
+  HostInventory,
+  HostInventoryControlActivities,
+} from '../../workflows/refresh-hosts-contract';
 import type { Database } from '../../db/database';
 
 /** Control activities that read and record what each host's hypervisor reports. */

@@ -1,5 +1,6 @@
-import type { MigrationControlActivities } from '../../workflows/migration-activities';
-import type { ResizeControlActivities } from '../../workflows/resize-types';
+import type { LiveMigrationControlActivities } from '../../workflows/live-migration-contract';
+import type { OperationControlActivities } from '../../workflows/operation-types';
+import type { ResizeControlActivities } from '../../workflows/resize-contract';
 import type { Database } from '../../db/database';
 import { hostInventoryActivities } from './host-inventory';
 import { migrationControlActivities } from './migration-control';
@@ -11,7 +12,7 @@ export function createControlActivities(db: Database) {
     ...hostInventoryActivities(db),
     ...migrationControlActivities(db),
     ...resizeControlActivities(db),
-  } satisfies MigrationControlActivities & ResizeControlActivities;
+  } satisfies OperationControlActivities & LiveMigrationControlActivities & ResizeControlActivities;
 }
 
 export type ControlActivities = ReturnType<typeof createControlActivities>;

@@ -2,7 +2,7 @@
  * Nova's instance actions: one InstanceAction per operation (requestId = the migration's uuid), and
  * an InstanceActionEvent per step with its start, finish and result.
  */
-import type { ActionEventRecord } from '../../workflows/migration-activities';
+import type { ActionEventRecord } from '../../workflows/operation-types';
 import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 import type { DatabaseClient } from '../../db/transactions';

@@ -2,7 +2,8 @@
  * An operation's hold on its instance: it begins with a compare-and-set of the instance's
  * task_state, and ends when the migration completes (the instance moves) or fails (it stays).
  */
-import type { InstanceSnapshot, MigrationResult } from '../../workflows/migration-types';
+import type { InstanceSnapshot } from '../../workflows/operation-types';
+import type { MigrationResult } from '../../workflows/live-migration-contract';
 import type { Database } from '../../db/database';
 import { finishInstanceAction, openInstanceAction } from './instance-actions';
 import { beginRefusal, type BeginnableStates } from './instance-refusal';

@@ -1,4 +1,5 @@
-import type { MigrationControlActivities } from '../../workflows/migration-activities';
+import type { LiveMigrationControlActivities } from '../../workflows/live-migration-contract';
+import type { OperationControlActivities } from '../../workflows/operation-types';
 import { claimResources, releaseClaims } from './claims';
 import type { Database } from '../../db/database';
 import { describeHost } from './describe-host';
@@ -12,8 +13,10 @@ import { acquireMigrationSlot } from './migration-slots';
 import { setMigrationStatus } from './migration-status';
 import { selectDestinations } from './scheduler';
 
-/** The control activities of the migration workflows, bound to ferry's database. */
-export function migrationControlActivities(db: Database): MigrationControlActivities {
+/** The control activities both operations call, and the live migration's own, bound to ferry's database. */
+export function migrationControlActivities(
+  db: Database,
+): OperationControlActivities & LiveMigrationControlActivities {
   const actionIds = new ActionIds();
   return {
     beginInstanceOperation: (request) => beginInstanceOperation(db, request),

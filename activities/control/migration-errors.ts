@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { MigrationErrorType } from '../../workflows/migration-types';
+import type { MigrationErrorType } from '../../workflows/operation-types';
 
 /**
  * A failure a workflow or a caller acts on: non-retryable, typed as Nova names it (MIGRATION_ERRORS),

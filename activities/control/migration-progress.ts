@@ -1,4 +1,4 @@
-import type { MigrationProgress } from '../../workflows/migration-types';
+import type { MigrationProgress } from '../../workflows/live-migration-contract';
 import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 

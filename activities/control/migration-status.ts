@@ -1,4 +1,4 @@
-import type { LiveMigrationStatus } from '../../workflows/migration-types';
+import type { LiveMigrationStatus } from '../../workflows/live-migration-contract';
 import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 import { FINISHED_MIGRATION_STATUSES, getMigrationByUuid, isFinished } from './migration-lookup';

@@ -1,4 +1,4 @@
-import type { ResizeControlActivities } from '../../workflows/resize-types';
+import type { ResizeControlActivities } from '../../workflows/resize-contract';
 import type { Database } from '../../db/database';
 import { beginResize, finishResize, setResizeProgress } from './resize-operations';
 import { confirmResize, failResize, revertResize } from './resize-outcomes';

@@ -2,7 +2,7 @@
  * What the resize control activities share: the Migration row of a resize or cold migration, the
  * refusal of a step its status does not allow, and the checks and records every step makes.
  */
-import type { ResizeStatus } from '../../workflows/resize-types';
+import type { ResizeStatus } from '../../workflows/resize-contract';
 import { migrationFailure } from './migration-errors';
 import { isFinished } from './migration-lookup';
 import type { DatabaseClient } from '../../db/transactions';

@@ -4,7 +4,7 @@
  * and finishes with the instance on its destination in vm_state resized (docs/architecture.md,
  * "Resize and cold migration"); the confirm, revert and failure are in resize-outcomes.ts.
  */
-import type { ResizeStatus, ResizeTaskState } from '../../workflows/resize-types';
+import type { ResizeStatus, ResizeTaskState } from '../../workflows/resize-contract';
 import type { Database } from '../../db/database';
 import { flavorResources } from '../../db/host-state';
 import { openInstanceAction } from './instance-actions';

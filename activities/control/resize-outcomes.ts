@@ -3,7 +3,7 @@
  * destination), reverted (back on its source with its old flavor) or error. Each ends the
  * migration and its action and releases every claim, in one transaction.
  */
-import type { ResizeStatus } from '../../workflows/resize-types';
+import type { ResizeStatus } from '../../workflows/resize-contract';
 import type { Database } from '../../db/database';
 import { finishInstanceAction } from './instance-actions';
 import { FINISHED_MIGRATION_STATUSES } from './migration-lookup';

@@ -1,7 +1,9 @@
-import type { LiveMigrationHostActivities } from '../../workflows/migration-activities';
-import type { MigrationProgress } from '../../workflows/migration-types';
-import type { ResizeHostActivities } from '../../workflows/resize-types';
-import type { HypervisorInfo } from '../../workflows/types';
+import type {
+  LiveMigrationHostActivities,
+  MigrationProgress,
+} from '../../workflows/live-migration-contract';
+import type { ResizeHostActivities } from '../../workflows/resize-contract';
+import type { HypervisorInfo } from '../../workflows/refresh-hosts-contract';
 import { hypervisorInfo, withConnection } from '../../virt/libvirt/binding';
 import { createLiveMigrationActivities } from './live-migration';
 import type { LiveMigrationSettings } from './live-migration/settings';

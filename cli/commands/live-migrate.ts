@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { openDatabase } from '../../db/database';
 import type { FerryConfig } from '../../config';
-import type { BlockMigration, LiveMigrationState } from '../../workflows/migration-types';
+import type { BlockMigration, LiveMigrationState } from '../../workflows/live-migration-contract';
 import { startLiveMigration } from '../../client/start-live-migration';
 import { progressWriter } from '../progress-line';
 import { watchMigration } from '../../client/watch-migration';

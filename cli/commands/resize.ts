@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { openDatabase } from '../../db/database';
 import type { FerryConfig } from '../../config';
 import { resizeStatusQuery } from '../../workflows/resize-messages';
-import type { ResizeState } from '../../workflows/resize-types';
+import type { ResizeState } from '../../workflows/resize-contract';
 import { decideResize } from '../../client/resize-decisions';
 import { startResize } from '../../client/start-resize';
 import { progressWriter } from '../progress-line';

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../lab/command';
 import { bootLabInstance } from '../../lab/fleet';
-import { instanceWorkflowId } from '../../workflows/migration-types';
+import { instanceWorkflowId } from '../../workflows/operation-types';
 import { resizeStatusQuery } from '../../workflows/resize-messages';
 import { ferry } from '../support/ferry-cli';
 import { canRunLab } from '../support/lab';

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { MAX_BODY_BYTES } from '../../api/body';
-import { instanceWorkflowId, type LiveMigrationInput } from '../../workflows/migration-types';
+import { instanceWorkflowId } from '../../workflows/operation-types';
+import type { LiveMigrationInput } from '../../workflows/live-migration-contract';
 import {
   addInstance,
   seedFleet,

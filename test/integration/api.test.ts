@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { UPDATE_DEADLINE_MS } from '../../api/workflow-updates';
-import type { LiveMigrationInput } from '../../workflows/migration-types';
-import { instanceWorkflowId } from '../../workflows/migration-types';
-import type { ResizeInput } from '../../workflows/resize-types';
-import { FakeFleet } from '../support/fake-migration-activities';
+import type { LiveMigrationInput } from '../../workflows/live-migration-contract';
+import { instanceWorkflowId } from '../../workflows/operation-types';
+import type { ResizeInput } from '../../workflows/resize-contract';
+import { FakeFleet } from '../support/fake-live-migration-activities';
 import { FakeResizeFleet } from '../support/fake-resize-activities';
 import {
   addInstance,

@@ -3,7 +3,7 @@ import { createControlActivities } from '../../activities/control';
 import { openDatabase, type Database } from '../../db/database';
 import { migrateDatabase } from '../../db/migrate';
 import { saveMigrationProgress } from '../../activities/control/migration-progress';
-import type { MigrationProgress, MigrationResult } from '../../workflows/migration-types';
+import type { MigrationProgress, MigrationResult } from '../../workflows/live-migration-contract';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 const GiB = 2 ** 30;

@@ -38,7 +38,7 @@ import { domainXml } from '../../lab/guest-domain';
 import { ensureGuestImage } from '../../lab/guest-image';
 import { loadConfig } from '../../config';
 import { projectRoot } from '../../config/project-root';
-import type { MigrationProgress, SourceFacts } from '../../workflows/migration-types';
+import type { MigrationProgress, SourceFacts } from '../../workflows/live-migration-contract';
 import { startHostAgentProcess, type HostAgentProcess } from '../support/host-agent-process';
 import { canRunLab, useLab } from '../support/lab';
 

@@ -9,7 +9,7 @@ import { liveMigrationSettings } from '../../activities/host/live-migration/sett
 import { loadConfig } from '../../config';
 import type { refreshHosts } from '../../workflows';
 import { FERRY_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { hostTaskQueue } from '../../workflows/types';
+import { hostTaskQueue } from '../../workflows/task-queues';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 /** A host agent's context for a host known only by its libvirt URI. */

@@ -25,8 +25,8 @@ import {
 } from '../../lab';
 import { guestFiles } from '../../lab/guest-domain';
 import { projectRoot } from '../../config/project-root';
-import type { InstanceSize } from '../../workflows/migration-types';
-import type { ResizeSourceSnapshot } from '../../workflows/resize-types';
+import type { InstanceSize } from '../../workflows/operation-types';
+import type { ResizeSourceSnapshot } from '../../workflows/resize-contract';
 import { canRunLab, useLab } from '../support/lab';
 import { labPeers, runResizeActivity } from '../support/resize-activity-runner';
 

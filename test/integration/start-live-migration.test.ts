@@ -9,7 +9,7 @@ import { openDatabase, type Database } from '../../db/database';
 import { migrateDatabase } from '../../db/migrate';
 import { startLiveMigration } from '../../client/start-live-migration';
 import { RequestError } from '../../client/request-error';
-import { instanceWorkflowId } from '../../workflows/migration-types';
+import { instanceWorkflowId } from '../../workflows/operation-types';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 const config = { maxConcurrentLiveMigrations: 1, schedulerMaxAttempts: 3 };

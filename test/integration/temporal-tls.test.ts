@@ -18,7 +18,7 @@ import {
   type RunningTemporalServer,
 } from '../support/temporal-server';
 import { temporalTls } from '../../temporal/tls';
-import { CONTROL_TASK_QUEUE } from '../../workflows/types';
+import { CONTROL_TASK_QUEUE } from '../../workflows/task-queues';
 import {
   dropDatabase,
   POSTGRES_ADMIN_URL,

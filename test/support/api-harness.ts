@@ -13,7 +13,7 @@ import { migrateDatabase } from '../../db/migrate';
 import { createApiServer, listen } from '../../api/server';
 import { loadConfig } from '../../config';
 import { createLogger } from '../../config/logging';
-import { instanceWorkflowId } from '../../workflows/migration-types';
+import { instanceWorkflowId } from '../../workflows/operation-types';
 import { scratchDatabase, type ScratchDatabase } from './databases';
 
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';

@@ -3,11 +3,14 @@
  * record every call and fail at exactly the step a test names. Only unit tests use them.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { MigrationControlActivities } from '../../workflows/migration-activities';
-import type { ResizeControlActivities, ResizeHostActivities } from '../../workflows/resize-types';
+import type { OperationControlActivities } from '../../workflows/operation-types';
+import type {
+  ResizeControlActivities,
+  ResizeHostActivities,
+} from '../../workflows/resize-contract';
 
 type Control = Pick<
-  MigrationControlActivities,
+  OperationControlActivities,
   | 'setMigrationStatus'
   | 'recordActionEvent'
   | 'selectDestinations'
@@ -65,7 +68,18 @@ export class FakeResizeFleet {
       recordActionEvent: async () => undefined,
       selectDestinations: async (request) => {
         this.enter('selectDestinations');
-        return [request.requestedHost ?? this.hosts.find((h) => h !== this.source) ?? this.source];
+        if (request.requestedHost !== null) return [request.requestedHost];
+        const candidates = this.hosts.filter(
+          (h) => !request.exclude.includes(h) && (h !== this.source || request.allowSameHost),
+        );
+        if (candidates.length === 0) {
+          throw ApplicationFailure.create({
+            type: 'NoValidHost',
+            nonRetryable: true,
+            message: 'no host can hold the instance',
+          });
+        }
+        return candidates;
       },
       claimResources: async ({ host }) => {
         this.enter('claimResources');

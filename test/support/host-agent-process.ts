@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createHostActivities, type HostActivities } from '../../activities/host';
 import type { LiveMigrationSettings } from '../../activities/host/live-migration/settings';
-import type { MigrationProgress } from '../../workflows/migration-types';
+import type { MigrationProgress } from '../../workflows/live-migration-contract';
 import { hostCommand, INSTANCES_DIR, type LabHost } from '../../lab';
 import { projectRoot } from '../../config/project-root';
 

@@ -23,7 +23,7 @@ import type { LabHost, LabState } from '../../lab/state';
 import { loadConfig, type FerryConfig } from '../../config';
 import { projectRoot } from '../../config/project-root';
 import { startDevServer, type RunningDevServer } from '../../temporal/dev-server';
-import { instanceWorkflowId } from '../../workflows/migration-types';
+import { instanceWorkflowId } from '../../workflows/operation-types';
 import { scratchDatabase, type ScratchDatabase } from './databases';
 import { ferry } from './ferry-cli';
 import { freePort } from './free-port';

@@ -15,7 +15,7 @@ import { createResizeActivities } from '../../activities/host/resize';
 import type { PeerHostRecord } from '../../activities/host/resize/peer-access';
 import { hostCommand, INSTANCES_DIR, type LabHost } from '../../lab';
 import { projectRoot } from '../../config/project-root';
-import type { ResizeHostActivities } from '../../workflows/resize-types';
+import type { ResizeHostActivities } from '../../workflows/resize-contract';
 
 const LINE_PREFIX = '@@ferry-resize ';
 

@@ -11,9 +11,9 @@ import {
   type WorkflowBundle,
 } from '@temporalio/worker';
 import type { liveMigration } from '../../workflows/live-migration';
-import type { LiveMigrationInput } from '../../workflows/migration-types';
-import { hostTaskQueue } from '../../workflows/types';
-import { FakeFleet } from './fake-migration-activities';
+import type { LiveMigrationInput } from '../../workflows/live-migration-contract';
+import { hostTaskQueue } from '../../workflows/task-queues';
+import { FakeFleet } from './fake-live-migration-activities';
 
 /** MOCK activities for a fleet of fake hosts: the control queue's and each host's. */
 export interface FakeWorkers {

@@ -1,5 +1,5 @@
 /**
- * The liveMigration workflow's lifecycle with MOCK activities (test/support/fake-migration-
+ * The liveMigration workflow's lifecycle with MOCK activities (test/support/fake-live-migration-
  * activities.ts) on the real Temporal server: every step's failure, the rollback order, abort,
  * force-complete and the scheduler's alternates.
  */
@@ -7,15 +7,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApplicationFailure,
   WorkflowFailedError,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import {
   abortUpdate,
   forceCompleteUpdate,
   statusQuery,
 } from '../../workflows/live-migration-messages';
-import type { LiveMigrationState } from '../../workflows/migration-types';
-import type { FakeFleet } from '../support/fake-migration-activities';
+import type { LiveMigrationState } from '../../workflows/live-migration-contract';
+import { FerryDestHost, FerryStatus } from '../../workflows/search-attributes';
+import type { FakeFleet } from '../support/fake-live-migration-activities';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 
 let harness: Harness;
@@ -273,12 +276,55 @@ describe('liveMigration (mocked activities)', () => {
     });
   });
 
+  it('leaves its status and destination for a visibility query to find', async () => {
+    const fleet = harness.fleet(1);
+    const dest = fleet.hosts[1];
+    const workflowId = await harness.run(fleet, {}, async (handle) => {
+      await handle.result();
+      return handle.workflowId;
+    });
+    const query = `WorkflowId = '${workflowId}' AND FerryStatus = 'completed' AND FerryDestHost = '${dest}'`;
+    let found: WorkflowExecutionInfo | undefined;
+    // Visibility is indexed apart from the history: wait, within a bound, for the record to show.
+    for (let i = 0; i < 100 && !found; i++) {
+      for await (const execution of harness.client.workflow.list({ query })) found = execution;
+      if (!found) await sleep(100);
+    }
+    expect(found?.workflowId).toBe(workflowId);
+    expect(found?.typedSearchAttributes.get(FerryStatus)).toBe('completed');
+    expect(found?.typedSearchAttributes.get(FerryDestHost)).toBe(dest);
+  });
+
+  it('refuses an abort before the migration is queued', async () => {
+    const fleet = harness.fleet(1);
+    let release = () => undefined as void;
+    fleet.sourceCheckGate = new Promise<void>((resolve) => (release = resolve));
+    const state = await harness.run(fleet, {}, async (handle) => {
+      await until('source pre-check', () =>
+        fleet.calls.some((c) => c.endsWith(':checkCanLiveMigrateSource')),
+      );
+      const refused = await handle.executeUpdate(abortUpdate).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(
+        /cannot abort migration .*: it is accepted, not queued or preparing or running/,
+      );
+      release();
+      return handle.result();
+    });
+    expect(state.status).toBe('completed');
+    expect(fleet.migration.status).toBe('completed');
+  });
+
+  // The workflow ends with the migration, so the server refuses the abort before any validator.
   it('refuses an abort once the migration is over', async () => {
     const fleet = harness.fleet(1);
     await harness.run(fleet, {}, async (handle) => {
       await handle.result();
       const refused = await handle.executeUpdate(abortUpdate).catch((e: unknown) => e);
-      expect(refused).toBeDefined();
+      expect(refused).toBeInstanceOf(WorkflowNotFoundError);
+      expect((refused as WorkflowNotFoundError).message).toMatch(/already completed/);
+      expect((await handle.query(statusQuery)).status).toBe('completed');
     });
+    expect(fleet.migration.status).toBe('completed');
   });
 });

@@ -4,7 +4,7 @@ import { DOMParser, type Node } from '@xmldom/xmldom';
 import { parseXml, serializeXml } from '../../virt/libvirt/domain-xml';
 import { parseDomainXml } from '../../virt/libvirt/live-migration-xml';
 import { DomainXmlError, domainUuid, resizeDomainXml } from '../../virt/libvirt/resize-xml';
-import type { InstanceSize } from '../../workflows/migration-types';
+import type { InstanceSize } from '../../workflows/operation-types';
 
 /**
  * `virsh dumpxml --inactive` of a lab guest with Nova-style metadata set through `virsh metadata`

@@ -17,7 +17,7 @@ import {
   resizeStatusQuery,
   revertUpdate,
 } from '../../workflows/resize-messages';
-import type { ResizeInput, ResizeState } from '../../workflows/resize-types';
+import type { ResizeInput, ResizeState } from '../../workflows/resize-contract';
 import { FakeResizeFleet } from '../support/fake-resize-activities';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 
@@ -27,9 +27,11 @@ beforeAll(async () => {
 });
 afterAll(() => harness?.close());
 
-function fleet(): FakeResizeFleet {
+/** A source and one other host, or the source alone. */
+function fleet(hosts: 'two' | 'source-only' = 'two'): FakeResizeFleet {
   const id = randomUUID().slice(0, 8);
-  return new FakeResizeFleet(`src-${id}`, [`src-${id}`, `dst-${id}`]);
+  const others = hosts === 'two' ? [`dst-${id}`] : [];
+  return new FakeResizeFleet(`src-${id}`, [`src-${id}`, ...others]);
 }
 
 function runResize<T>(
@@ -112,6 +114,57 @@ describe('resize (mocked activities)', () => {
     expect(fakes.instance).toMatchObject({ hostName: source, flavor: 'old', vmState: 'active' });
     expect([...fakes.domains.entries()]).toEqual([[source, 'running']]);
     expect([...fakes.disks.entries()]).toEqual([[source, 'in-place']]);
+  });
+
+  it('resizes on its own host with allow_resize_to_same_host: no copy, disks kept in place', async () => {
+    const fakes = fleet('source-only');
+    const [source] = fakes.hosts;
+    const state = await runResize(fakes, { allowSameHost: true }, async (handle) => {
+      const waiting = await verifyResize(handle);
+      expect(waiting).toMatchObject({ status: 'finished', destHost: source, copiedBytes: null });
+      expect(fakes.instance).toMatchObject({ hostName: source, vmState: 'resized', flavor: 'new' });
+      expect([...fakes.disks.entries()]).toEqual([[source, 'in-place']]);
+      expect([...fakes.domains.entries()]).toEqual([[source, 'running']]);
+      await handle.executeUpdate(confirmUpdate);
+      return handle.result();
+    });
+    expect(state).toMatchObject({ status: 'confirmed', destHost: source });
+    expect(fakes.calls.filter((c) => c.startsWith(`${source}:`))).toEqual([
+      `${source}:powerOffAndSetAsideSource`,
+      `${source}:finishResizeAtDestination`,
+    ]);
+    expect([...fakes.domains.entries()]).toEqual([[source, 'running']]);
+    expect([...fakes.disks.entries()]).toEqual([[source, 'in-place']]);
+    expect(fakes.claims.size).toBe(0);
+  });
+
+  it('reverts a same-host resize: the resized domain off, the old one defined and started', async () => {
+    const fakes = fleet('source-only');
+    const [source] = fakes.hosts;
+    const state = await runResize(fakes, { allowSameHost: true }, async (handle) => {
+      await verifyResize(handle);
+      await handle.executeUpdate(revertUpdate);
+      return handle.result();
+    });
+    expect(state.status).toBe('reverted');
+    expect(fakes.calls.filter((c) => c.startsWith(`${source}:`))).toEqual([
+      `${source}:powerOffAndSetAsideSource`,
+      `${source}:finishResizeAtDestination`,
+      `${source}:powerOffAndSetAsideSource`,
+      `${source}:restoreSource`,
+    ]);
+    expect(fakes.instance).toMatchObject({ hostName: source, flavor: 'old', vmState: 'active' });
+    expect([...fakes.domains.entries()]).toEqual([[source, 'running']]);
+  });
+
+  it('without allow_resize_to_same_host a lone source is no valid host, and nothing is touched', async () => {
+    const fakes = fleet('source-only');
+    const [source] = fakes.hosts;
+    const failure = await runResize(fakes, {}, (handle) => failureOf(handle.result()));
+    expect(failure.type).toBe('NoValidHost');
+    expect(fakes.calls.some((c) => c.startsWith(`${source}:`))).toBe(false);
+    expect(fakes.instance).toMatchObject({ hostName: source, flavor: 'old', taskState: null });
+    expect(fakes.migration.status).toBe('error');
   });
 
   it('refuses confirm and revert before VERIFY_RESIZE', async () => {

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { HypervisorInfo } from '../../workflows/types';
+import type { HypervisorInfo } from '../../workflows/refresh-hosts-contract';
 import { projectRoot } from '../../config/project-root';
 import { childElement, parseXml, textOf } from './domain-xml';
 import { LibvirtError, VIR_ERR, isLibvirtError } from './errors';

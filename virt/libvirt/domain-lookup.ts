@@ -1,5 +1,5 @@
 /** Finding an instance's domain on a host, and reading what state it and its job are in. */
-import type { DomainPresence } from '../../workflows/migration-types';
+import type { DomainPresence } from '../../workflows/live-migration-contract';
 import {
   DOMAIN_STATE,
   JOB_TYPE,

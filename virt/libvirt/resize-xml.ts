@@ -4,7 +4,7 @@
  * `<domain>` element's own children are read or changed; everything else, `<metadata>` with its
  * namespaced elements, comments and CDATA included, is serialized back as it was parsed.
  */
-import type { InstanceSize } from '../../workflows/migration-types';
+import type { InstanceSize } from '../../workflows/operation-types';
 import { childElement, domainElement, DomainXmlError, parseXml, serializeXml } from './domain-xml';
 
 export { DomainXmlError };

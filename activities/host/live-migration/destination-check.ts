@@ -3,7 +3,7 @@
  * domain of its name or UUID. Ends by writing the storage probe (storage-probe.ts).
  */
 import { freemem } from 'node:os';
-import type { DestinationCheck, SourceFacts } from '../../../workflows/migration-types';
+import type { DestinationCheck, SourceFacts } from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
 import { InstancePathError, confineInstancePath } from '../../../virt/instance-paths';
 import {

@@ -1,5 +1,5 @@
 /** A host agent's live-migration activities (the LiveMigrationHostActivities contract). */
-import type { LiveMigrationHostActivities } from '../../../workflows/migration-activities';
+import type { LiveMigrationHostActivities } from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
 import { checkDestination } from './destination-check';
 import {

@@ -3,7 +3,7 @@
  * aborting, forcing or resuming it. Each accepts finding nothing to do.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InstanceLocation } from '../../../workflows/migration-types';
+import type { InstanceLocation } from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
 import {
   DOMAIN_STATE,

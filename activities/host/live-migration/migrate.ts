@@ -4,8 +4,11 @@
  * completed; never starts a second. The monitor (monitor.ts) watches it to its end.
  */
 import { Context, log } from '@temporalio/activity';
-import type { MigrationProgress, MigrationResult } from '../../../workflows/migration-types';
-import type { LiveMigrationHostActivities } from '../../../workflows/migration-activities';
+import type {
+  MigrationProgress,
+  MigrationResult,
+  LiveMigrationHostActivities,
+} from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
 import {
   JOB_STATS,

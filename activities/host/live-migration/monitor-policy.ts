@@ -13,7 +13,7 @@
  *   (never during post-copy);
  * - progress: 100 − the remaining percentage of all data.
  */
-import type { MigrationProgress } from '../../../workflows/migration-types';
+import type { MigrationProgress } from '../../../workflows/live-migration-contract';
 import type { JobStats } from '../../../virt/libvirt/binding';
 import type { LiveMigrationSettings } from './settings';
 

@@ -6,7 +6,7 @@
  */
 import { Context, log } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MigrationProgress } from '../../../workflows/migration-types';
+import type { MigrationProgress } from '../../../workflows/live-migration-contract';
 import { DOMAIN_STATE, VIR_ERR, isLibvirtError, type Domain } from '../../../virt/libvirt/binding';
 import { PAUSED_REASON, jobActive, currentJob } from '../../../virt/libvirt/domain-lookup';
 import { forceComplete } from './force-complete';

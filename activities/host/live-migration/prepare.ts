@@ -6,7 +6,7 @@
  */
 import { lstat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { InstanceDisk } from '../../../workflows/migration-types';
+import type { InstanceDisk } from '../../../workflows/operation-types';
 import type { HostAgentContext } from '../index';
 import { InstancePathError, resolveInstancePath } from '../../../virt/instance-paths';
 import { qemuImgCreate, qemuImgInfo } from '../../../virt/qemu-img';

@@ -4,7 +4,7 @@
  * a failed report is logged, never thrown.
  */
 import { log } from '@temporalio/activity';
-import type { MigrationProgress } from '../../../workflows/migration-types';
+import type { MigrationProgress } from '../../../workflows/live-migration-contract';
 
 export class ProgressReporter {
   private inFlight: Promise<void> | null = null;

@@ -3,7 +3,7 @@
  * the source's clean-up after a completed one. Both idempotent, both confined to the instances dir.
  */
 import { rm } from 'node:fs/promises';
-import type { InstanceDisk } from '../../../workflows/migration-types';
+import type { InstanceDisk } from '../../../workflows/operation-types';
 import type { HostAgentContext } from '../index';
 import { destroyDomain, undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';

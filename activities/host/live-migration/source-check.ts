@@ -1,5 +1,6 @@
 /** The source's pre-check: the instance's domain runs here and can be live-migrated. */
-import type { InstanceDisk, SourceFacts } from '../../../workflows/migration-types';
+import type { InstanceDisk } from '../../../workflows/operation-types';
+import type { SourceFacts } from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
 import { dirname } from 'node:path';
 import { InstancePathError, confineInstancePath, isInside } from '../../../virt/instance-paths';

@@ -6,7 +6,7 @@
  * in its definition. Idempotent.
  */
 import { rm } from 'node:fs/promises';
-import type { ResizeHostActivities } from '../../../workflows/resize-types';
+import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import { undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
 import { DOMAIN_XML, withConnection } from '../../../virt/libvirt/binding';

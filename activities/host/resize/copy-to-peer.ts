@@ -6,7 +6,7 @@
  */
 import { Context, log } from '@temporalio/activity';
 import { dirname } from 'node:path';
-import type { ResizeHostActivities } from '../../../workflows/resize-types';
+import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import {
   ChecksumMismatchError,
   CopyAbortedError,

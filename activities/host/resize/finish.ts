@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ResizeHostActivities } from '../../../workflows/resize-types';
+import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import { resolveInstancePath } from '../../../virt/instance-paths';
 import { withConnection } from '../../../virt/libvirt/binding';
 import { parseDomainXml } from '../../../virt/libvirt/live-migration-xml';

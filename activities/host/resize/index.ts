@@ -3,7 +3,7 @@
  * docs/resize.md. Failures a retry cannot fix are non-retryable MigrationErrors (InstanceNotFound
  * when the source has no domain of the instance); the others are thrown for Temporal to retry.
  */
-import type { ResizeHostActivities } from '../../../workflows/resize-types';
+import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import type { ResizeAgentContext } from './context';
 import { confirmAtSource } from './confirm';
 import { copyDiskToPeer } from './copy-to-peer';

@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResizeSourceSnapshot } from '../../../workflows/resize-types';
+import type { ResizeSourceSnapshot } from '../../../workflows/resize-contract';
 
 export type PowerOffRecord = Pick<ResizeSourceSnapshot, 'wasRunning'> & {
   /** Null until the shutdown has ended. */

@@ -5,7 +5,10 @@
  * the same snapshot.
  */
 import { heartbeat } from '@temporalio/activity';
-import type { ResizeHostActivities, ResizeSourceSnapshot } from '../../../workflows/resize-types';
+import type {
+  ResizeHostActivities,
+  ResizeSourceSnapshot,
+} from '../../../workflows/resize-contract';
 import { shutdownDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
 import { DOMAIN_STATE, withConnection, DOMAIN_XML } from '../../../virt/libvirt/binding';

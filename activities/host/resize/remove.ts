@@ -6,7 +6,7 @@
  * disks were set aside on: for a resize on the same host these are the instance's only disks.
  */
 import { rm } from 'node:fs/promises';
-import type { ResizeHostActivities } from '../../../workflows/resize-types';
+import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import { destroyDomain, undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
 import { DOMAIN_XML, withConnection } from '../../../virt/libvirt/binding';

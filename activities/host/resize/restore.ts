@@ -5,7 +5,7 @@
  * takes effect at its next start. Idempotent.
  */
 import { rm } from 'node:fs/promises';
-import type { ResizeHostActivities } from '../../../workflows/resize-types';
+import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import { resolveInstancePath } from '../../../virt/instance-paths';
 import { withConnection } from '../../../virt/libvirt/binding';
 import type { ResizeAgentContext } from './context';

@@ -2,7 +2,7 @@
  * The disks of an instance on its source host, as the resize moves and copies them: file-backed,
  * inside one instance dir, each found either at its own path or, once set aside, in the aside dir.
  */
-import type { InstanceDisk } from '../../../workflows/migration-types';
+import type { InstanceDisk } from '../../../workflows/operation-types';
 import { resolveInstancePath } from '../../../virt/instance-paths';
 import { parseDomainXml, type DomainDisk } from '../../../virt/libvirt/live-migration-xml';
 import { migrationFailure } from '../live-migration/failures';

@@ -4,8 +4,11 @@
  * heartbeats and progress reports as the real monitor sends.
  */
 import { Context } from '@temporalio/activity';
-import type { LiveMigrationHostActivities } from '../../../workflows/migration-activities';
-import type { MigrationProgress, MigrationResult } from '../../../workflows/migration-types';
+import type {
+  LiveMigrationHostActivities,
+  MigrationProgress,
+  MigrationResult,
+} from '../../../workflows/live-migration-contract';
 import { migrationFailure } from '../live-migration/failures';
 import { ProgressReporter } from '../live-migration/progress-reporter';
 import type { SimFleet } from './sim-fleet';

@@ -4,7 +4,7 @@
  * instance, how long the simulated hypervisor worked on it, so a benchmark can tell the time the
  * hosts spent from the time ferry added.
  */
-import type { InstanceDisk } from '../../../workflows/migration-types';
+import type { InstanceDisk } from '../../../workflows/operation-types';
 
 export interface SimDomain {
   uuid: string;

@@ -6,16 +6,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type {
+  LiveMigrationControlActivities,
   LiveMigrationHostActivities,
-  MigrationControlActivities,
-} from '../../workflows/migration-activities';
-import type {
   DomainPresence,
-  MigrationErrorType,
   MigrationProgress,
   MigrationResult,
   SourceFacts,
-} from '../../workflows/migration-types';
+} from '../../workflows/live-migration-contract';
+import type {
+  MigrationErrorType,
+  OperationControlActivities,
+} from '../../workflows/operation-types';
 
 export const PROGRESS_DONE: MigrationProgress = {
   memoryTotalBytes: 128 << 20,
@@ -62,6 +63,8 @@ export class FakeFleet {
   migrateMode: 'complete' | 'run-until-cancelled' | 'lands-then-fails' = 'complete';
   /** Whether prepare waits until released (to abort while preparing). */
   prepareGate: Promise<void> | undefined;
+  /** Whether the source pre-check waits until released (to ask while the migration is accepted). */
+  sourceCheckGate: Promise<void> | undefined;
   migrationAborted = false;
   forcedWith: string | null = null;
   readonly refusingHosts = new Map<string, MigrationErrorType>();
@@ -88,7 +91,7 @@ export class FakeFleet {
     }
   }
 
-  controlActivities(): MigrationControlActivities {
+  controlActivities(): OperationControlActivities & LiveMigrationControlActivities {
     return {
       beginInstanceOperation: async (request) => {
         this.enter('beginInstanceOperation');
@@ -175,6 +178,7 @@ export class FakeFleet {
     return {
       checkCanLiveMigrateSource: async () => {
         this.enter('checkCanLiveMigrateSource', host);
+        await this.sourceCheckGate;
         return facts;
       },
       checkCanLiveMigrateDestination: async () => {

@@ -1,15 +1,7 @@
 /**
- * Types shared by workflows, activities and clients. Pure declarations: importing this module has
- * no side effects, so workflow code may use it.
+ * The contract of the refreshHosts workflow: what a hypervisor reports and the activities that
+ * ask and record it. Pure declarations, safe for workflow code.
  */
-
-/** The task queue of the control worker: workflows, database and scheduler activities. */
-export const CONTROL_TASK_QUEUE = 'ferry';
-
-/** The task queue of the agent on a compute host. */
-export function hostTaskQueue(host: string): string {
-  return `ferry-host-${host}`;
-}
 
 /** What a host's hypervisor reports about itself (Nova's os-hypervisors fields). */
 export interface HypervisorInfo {

@@ -1,8 +1,9 @@
 /**
- * The contract of the resize workflow (cold migration is a resize to the same flavor): its input,
- * state and the activities it calls. Pure declarations, safe for workflow code.
+ * The contract of the resize workflow (cold migration is a resize to the same flavor): its input
+ * and state, and the activities it calls beside the shared ones (operation-types.ts), the control
+ * worker's and a host agent's. Pure declarations, safe for workflow code.
  */
-import type { InstanceDisk, InstanceSize } from './migration-types';
+import type { InstanceDisk, InstanceSize, OperationState } from './operation-types';
 
 /** Nova's migration statuses of a resize or cold migration, in lifecycle order. */
 export type ResizeStatus =
@@ -46,15 +47,9 @@ export interface ResizeInput {
   requestedBy: string;
 }
 
-export interface ResizeState {
-  migrationUuid: string;
-  instanceUuid: string;
-  instanceName: string;
+/** The live status a resize workflow answers to its `status` query. */
+export interface ResizeState extends OperationState<ResizeStatus> {
   operation: 'migration' | 'resize';
-  status: ResizeStatus;
-  step: string;
-  sourceHost: string;
-  destHost: string | null;
   /** Bytes copied of all disks, and their total (null before the copy). */
   copiedBytes: number | null;
   totalBytes: number | null;
@@ -62,7 +57,6 @@ export interface ResizeState {
   confirmDeadline: string | null;
   /** How the wait ended: by a user, or automatically when the window passed. */
   confirmedBy: 'user' | 'auto-confirm' | null;
-  error: string | null;
 }
 
 /** What the source learned while powering the instance off and setting its disks aside. */
@@ -78,6 +72,7 @@ export interface ResizeSourceSnapshot {
   wasRunning: boolean;
 }
 
+/** A host agent's resize activities (power off, disks, domain definition). */
 export interface ResizeHostActivities {
   /**
    * Source: graceful shutdown with a timeout, then destroy; the domain stays defined (shut off);
@@ -133,6 +128,7 @@ export interface ResizeHostActivities {
   }): Promise<void>;
 }
 
+/** The control activities only a resize calls. */
 export interface ResizeControlActivities {
   /**
    * Compare-and-set of task_state null → resize_prep for an instance that is active (running or

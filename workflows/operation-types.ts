@@ -1,0 +1,146 @@
+/**
+ * What the live migration and the resize (cold migration) workflows share: the instance and its
+ * disks, Nova's error types, the workflow id, and the control activities both call. Pure
+ * declarations, safe for workflow code.
+ */
+import type { LiveMigrationStatus } from './live-migration-contract';
+import type { ResizeStatus } from './resize-contract';
+
+/** Nova's Migration row statuses, of a live migration or of a resize (cold migration). */
+export type OperationStatus = LiveMigrationStatus | ResizeStatus;
+
+/** The live status an operation's workflow answers to its `status` query, common part. */
+export interface OperationState<Status extends OperationStatus> {
+  migrationUuid: string;
+  instanceUuid: string;
+  instanceName: string;
+  status: Status;
+  /** The step now running (Nova's event or task state names). */
+  step: string;
+  sourceHost: string;
+  destHost: string | null;
+  error: string | null;
+  /** Destinations tried and why each was refused. */
+  refusedHosts: { host: string; reason: string }[];
+}
+
+/** The flavor-derived size of an instance, as claims and pre-checks need it. */
+export interface InstanceSize {
+  vcpus: number;
+  memoryMiB: number;
+  rootDiskGiB: number;
+}
+
+/** The instance as the workflow sees it once its operation has begun. */
+export interface InstanceSnapshot {
+  uuid: string;
+  name: string;
+  hostName: string;
+  flavorId: string;
+  size: InstanceSize;
+}
+
+/** A disk of the instance, as the source's domain definition has it. */
+export interface InstanceDisk {
+  /** The guest's device name (vda, ...). */
+  target: string;
+  /** Absolute path on the source host, inside its instances dir. */
+  path: string;
+  /** qcow2, raw, ... */
+  format: string;
+  virtualSizeBytes: number;
+}
+
+/**
+ * Error types of non-retryable ApplicationFailures, named as Nova names them, so a caller can act
+ * on them (REFERENCE.md lists Nova's pre-check errors).
+ */
+export const MIGRATION_ERRORS = [
+  'InstanceNotFound',
+  'InstanceInvalidState',
+  'InstanceLocked',
+  'UnableToMigrateToSelf',
+  'NoValidHost',
+  'ComputeServiceUnavailable',
+  'InvalidHypervisorType',
+  'DestinationHypervisorTooOld',
+  'InvalidCPUInfo',
+  'InvalidLocalStorage',
+  'InvalidSharedStorage',
+  'MigrationPreCheckError',
+  'MigrationError',
+  'MigrationTimeout',
+  'MigrationStalled',
+] as const;
+
+export type MigrationErrorType = (typeof MIGRATION_ERRORS)[number];
+
+/** The workflow id of every operation of one instance: the UI groups them, and two cannot run. */
+export function instanceWorkflowId(instanceUuid: string): string {
+  return `instance-${instanceUuid}`;
+}
+
+/** An InstanceActionEvent step: recorded at its start, then finished with its result. */
+export interface ActionEventRecord {
+  migrationUuid: string;
+  /** Nova's event names: compute_live_migration, compute_check_can_live_migrate_destination, ... */
+  event: string;
+  phase: 'start' | 'finish';
+  result?: 'Success' | 'Error';
+  details?: string;
+}
+
+/** The control activities (database, scheduler, claims) both operations call. */
+export interface OperationControlActivities {
+  /**
+   * Compare-and-set of the instance's task_state from null to `taskState` (only when vm_state is
+   * active, power_state running, not locked, and the instance is on `sourceHost`); opens the
+   * InstanceAction. Idempotent for the same migration. Fails with InstanceNotFound,
+   * InstanceInvalidState or InstanceLocked.
+   */
+  beginInstanceOperation(request: {
+    migrationUuid: string;
+    taskState: string;
+    action: string;
+    requestedBy: string;
+  }): Promise<InstanceSnapshot>;
+
+  /**
+   * Sets the Migration row's status (and destination and error, when given). With a terminal
+   * status it also sets finishedAt; it never touches the instance (used when the operation could
+   * not begin because another one holds the instance).
+   */
+  setMigrationStatus(update: {
+    migrationUuid: string;
+    status: LiveMigrationStatus;
+    destHost?: string;
+    error?: string;
+  }): Promise<void>;
+
+  recordActionEvent(record: ActionEventRecord): Promise<void>;
+
+  /**
+   * Filters and weighs the Host rows against the instance's size and the current claims; returns
+   * the candidates best first, never an excluded host, and never the source unless
+   * `allowSameHost` (a resize with Nova's allow_resize_to_same_host; the instance's own usage
+   * there is not counted against its new size). With `requestedHost`, checks only that host and
+   * fails with UnableToMigrateToSelf, ComputeServiceUnavailable or NoValidHost (naming the
+   * reason). Fails with NoValidHost when no host is left.
+   */
+  selectDestinations(request: {
+    migrationUuid: string;
+    requestedHost: string | null;
+    exclude: string[];
+    allowSameHost?: boolean;
+  }): Promise<string[]>;
+
+  /**
+   * Claims the instance's vCPUs, memory and disk on `host` for this migration, atomically against
+   * the host's capacity and other claims. Idempotent. Fails with MigrationPreCheckError when the
+   * host cannot hold the instance.
+   */
+  claimResources(request: { migrationUuid: string; host: string }): Promise<void>;
+
+  /** Releases this migration's claims (on `host` only, when given). Idempotent. */
+  releaseClaims(request: { migrationUuid: string; host?: string }): Promise<void>;
+}
