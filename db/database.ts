@@ -10,9 +10,8 @@ import { databaseAdapter } from './adapter';
 export type Database = PrismaClient;
 
 /**
- * Opens the database a URL names. SQLite waits up to 10 s for another process's write lock. It
- * keeps its rollback journal: in WAL mode, writes through libSQL failed with SQLITE_IOERR_SHORT_READ
- * once the process had connected a Temporal client (docs/local-activities.md).
+ * Opens the database a URL names. SQLite runs in WAL mode (set by the migration runner) and waits
+ * up to 10 s for another process's lock on every connection (db/libsql.ts).
  */
 export async function openDatabase(url: string): Promise<Database> {
   const adapter = databaseAdapter(url);
@@ -22,7 +21,6 @@ export async function openDatabase(url: string): Promise<Database> {
     return db;
   }
   const db = new PrismaClient({ adapter });
-  await db.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
   providers.set(db, 'sqlite');
   return db;
 }

@@ -4,12 +4,7 @@ import { dirname, join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { databaseProvider } from '../config';
 import { projectRoot } from '../config/project-root';
-
-// @libsql/client publishes ESM-only type declarations next to its CommonJS build.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createClient } = require('@libsql/client') as typeof import('@libsql/client', {
-  with: { 'resolution-mode': 'import' },
-});
+import { openLibsqlClient } from './libsql';
 
 /**
  * Applies prisma/migrations/<provider>/* that the database has not seen, each in a transaction,
@@ -70,7 +65,7 @@ function unknownOrChanged(
 
 function sqliteStore(url: string): MigrationStore {
   mkdirSync(dirname(url.slice('file:'.length)), { recursive: true });
-  const client = createClient({ url });
+  const client = openLibsqlClient(url);
   return {
     async applyMissing(migrations) {
       // WAL lets the API and the CLI read while a worker writes; it persists in the file.
