@@ -155,7 +155,9 @@ describe('resize (mocked activities)', () => {
     const fakes = fleet();
     await runResize(fakes, { confirmWindowSeconds: 0 }, async (handle) => {
       await verifyResize(handle);
-      await sleep(3000);
+      // No timer armed (a window would be one): only a decision ends VERIFY_RESIZE.
+      const { events } = await handle.fetchHistory();
+      expect((events ?? []).filter((event) => event.timerStartedEventAttributes)).toEqual([]);
       expect((await handle.query(resizeStatusQuery)).status).toBe('finished');
       await handle.signal(confirmSignal);
       expect(await handle.result()).toMatchObject({ status: 'confirmed', confirmedBy: 'user' });
