@@ -103,13 +103,15 @@ beforeAll(async () => {
   await mkdir(srcDir, { recursive: true });
   await mkdir(dstDirHere, { recursive: true });
   // The destination runs the compiled digest script, as it would from ferry's dist/ there.
-  const outDir = join(root, 'ferry', 'dist', 'activities', 'host');
+  // rootDir keeps the tree's layout, so the script finds what it imports from virt/.
+  const outDir = join(root, 'ferry', 'dist');
   await execFileAsync(process.execPath, [
     require.resolve('typescript/bin/tsc'),
-    ...['--outDir', outDir, '--module', 'node16', '--target', 'es2022', '--types', 'node'],
-    ...['--skipLibCheck', '--strict', join(__dirname, '../../activities/host/disk-digest.ts')],
+    ...['--outDir', outDir, '--rootDir', join(__dirname, '../..'), '--module', 'node16'],
+    ...['--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict'],
+    join(__dirname, '../../activities/host/disk-digest.ts'),
   ]);
-  digestCommand = [process.execPath, join(outDir, 'disk-digest.js')];
+  digestCommand = [process.execPath, join(outDir, 'activities', 'host', 'disk-digest.js')];
 });
 
 afterAll(async () => {
