@@ -132,9 +132,13 @@ describeLab('cold migration and resize on the lab', () => {
     await bootLabInstance(stack.config, { name: 'eta', host: 'host1' });
     await counting('host1', 'eta');
     const window = { FERRY_RESIZE_CONFIRM_WINDOW: String(CONFIRM_WINDOW_S) };
+    const asked = Date.now();
     const { code, stderr, state } = await operate(['migrate', 'eta', '--host', 'host3'], window);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(Date.parse(state.confirmDeadline)).toBeGreaterThan(Date.now());
+    // The window runs from the finish, which came after the request.
+    expect(Date.parse(state.confirmDeadline)).toBeGreaterThanOrEqual(
+      asked + CONFIRM_WINDOW_S * 1000,
+    );
     const row = await instance('eta');
     expect(row.migrations[0].confirmDeadline?.toISOString()).toBe(state.confirmDeadline);
 
