@@ -16,13 +16,24 @@ import { inTransaction } from '../../db/transactions';
 
 /** A resize or cold migration begins from an active instance, running or powered off. */
 const RESIZABLE: BeginnableStates = { vmStates: ['active'], powerStates: ['running', 'shutdown'] };
+/**
+ * The task states of a begun migration before VERIFY_RESIZE: a workflow task lost with its local
+ * activities runs beginResize again after the steps that followed it (docs/local-activities.md).
+ */
+const BEGUN_TASK_STATES: ResizeTaskState[] = [
+  'resize_prep',
+  'resize_migrating',
+  'resize_migrated',
+  'resize_finish',
+];
 
 /**
  * Sets the instance's task_state from null to resize_prep when it is active (running or shut
  * down), unlocked and on the migration's source host, and opens the migration's
  * InstanceAction (Nova's `resize`, or `migrate` for a cold migration) with requestId = the
- * migration's uuid, in one transaction. A retry finds the instance in resize_prep with this
- * migration's action and succeeds again. Fails with InstanceLocked or InstanceInvalidState
+ * migration's uuid, in one transaction. A retry, or a run again after later steps of a lost
+ * workflow task, finds the instance in one of this migration's task states with its action and
+ * succeeds again. Fails with InstanceLocked or InstanceInvalidState
  * (naming the state that refused), or MigrationError when the migration already finished.
  */
 export async function beginResize(
@@ -50,7 +61,7 @@ export async function beginResize(
         where: { uuid: migration.instanceUuid },
       });
       const begun =
-        instance.taskState === 'resize_prep' &&
+        BEGUN_TASK_STATES.includes(instance.taskState as ResizeTaskState) &&
         (await tx.instanceAction.count({ where: { requestId: migration.uuid } })) > 0;
       if (!begun) throw beginRefusal(instance, migration.sourceHost, RESIZABLE);
     }

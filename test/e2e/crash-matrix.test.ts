@@ -1,12 +1,17 @@
 /**
- * The crash matrix: a live migration and a cold migration on the lab, each crashed at
- * every step boundary it reports — kill -9 of the control worker, of the source's agent, of the
- * destination's agent, each then restarted — and the Temporal server restarted (persistent
- * SQLite) while a live migration runs and while a cold migration waits for its confirm. After each
- * case the invariants a user checks: the instance running on exactly one host and counting, its
- * disk unchanged (the cold-migrated one has a disk), the database agreeing with libvirt, no
- * orphan domain, file or claim, and the Migration row terminal. Prints the table of cases and
- * results at the end.
+ * The crash matrix: a live migration and a cold migration on the lab, each crashed at every status
+ * it reports — kill -9 of the control worker, of the source's agent, of the destination's agent,
+ * each then restarted — and the Temporal server restarted (persistent SQLite) while a live
+ * migration runs and while a cold migration waits for its confirm.
+ *
+ * Each case crashes exactly at its named status: the control worker, which runs every step that
+ * writes the Migration row, is paused (SIGSTOP) between two reads of the row until it shows that
+ * status, and stays paused while the victim is killed and the row read again, so the status
+ * recorded is the one at the kill. A case whose status went by between two reads fails as missed.
+ * The outcome must be one the workflows allow for that point (the table below says which and why);
+ * then the invariants a user checks: the instance running on exactly one host and counting, its
+ * disk unchanged (the cold-migrated one has a disk), the database agreeing with libvirt, no orphan
+ * domain, file or claim, and the Migration row terminal. Prints the table of cases at the end.
  */
 import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,22 +24,82 @@ import { until, useLabStack } from '../support/lab-stack';
 
 const describeLab = canRunLab ? describe : describe.skip;
 
-/** A case takes up to a minute: a dead agent's activity is retried after its timeout. */
-const CASE_TIMEOUT_MS = 240_000;
+/** A case takes up to two minutes: a dead agent's activity is retried after its timeout. */
+const CASE_TIMEOUT_MS = 300_000;
 /** Live migrations at 16 MiB/s: several seconds in `running`, long enough to crash inside. */
 const AGENT_ENV = { FERRY_LIVE_MIGRATION_BANDWIDTH: '16' };
 const HOSTS = ['host1', 'host2'];
-const TERMINAL = ['completed', 'failed', 'cancelled', 'error', 'confirmed', 'reverted'];
-const LIVE_ORDER = ['accepted', 'queued', 'preparing', 'running', ...TERMINAL];
-const RESIZE_ORDER = ['pre-migrating', 'migrating', 'post-migrating', 'finished', ...TERMINAL];
+/** The statuses a migration passes through before it ends, in order, and those it ends in. */
+const LIVE_ORDER = ['accepted', 'queued', 'preparing', 'running'];
+const LIVE_END = ['completed', 'failed', 'cancelled', 'error'];
+const COLD_ORDER = ['pre-migrating', 'migrating', 'post-migrating', 'finished', 'confirming'];
+const COLD_END = ['confirmed', 'reverted', 'error'];
+/** How long the control worker runs between two reads of the Migration row. */
+const STEP_MS = 10;
 
+type Operation = 'live migration' | 'cold migration';
 type Victim = 'control worker' | 'source agent' | 'destination agent' | 'Temporal server';
+interface Allowed {
+  outcomes: string[];
+  why: string;
+}
 interface CaseResult {
-  operation: string;
-  crash: string;
-  at: string;
+  case: string;
+  observed: string;
   outcome: string;
+  allowed: string;
+  why: string;
   invariants: string;
+}
+
+const DURABLE =
+  'the workflow is durable: a new control worker replays it and re-runs the interrupted local activity, which is idempotent';
+
+/** The outcomes live-migration.ts and resize.ts allow after each crash, and why. */
+function allowedOutcomes(operation: Operation, victim: Victim, at: string): Allowed {
+  if (victim === 'control worker') {
+    return { outcomes: [operation === 'live migration' ? 'completed' : 'confirmed'], why: DURABLE };
+  }
+  if (operation === 'live migration') {
+    const why: Record<string, string> = {
+      'source agent at accepted':
+        'the source pre-check is retried on the restarted agent within its 2 min schedule-to-close',
+      'source agent at preparing':
+        'no source step runs while the destination prepares; the restarted agent takes the migration',
+      'destination agent at accepted':
+        'the destination pre-check is retried on the restarted agent within its 2 min schedule-to-close',
+      'destination agent at preparing':
+        'prepare is retried on the restarted agent, and reports only what it made',
+      'destination agent at running':
+        "the destination's agent has no part in a running migration (libvirtd to libvirtd)",
+      'Temporal server at running':
+        "Temporal's state is persistent: the migrate activity's heartbeat and result reach the restarted server, or its retry finds the guest landed",
+    };
+    if (victim === 'source agent' && at === 'running') {
+      return {
+        outcomes: ['completed', 'failed'],
+        why: "libvirtd's job outlives the agent: the retried migrate activity attaches to it and completes, or, the guest still on the source, the workflow rolls back",
+      };
+    }
+    return { outcomes: ['completed'], why: why[`${victim} at ${at}`] };
+  }
+  const why: Record<string, string> = {
+    'source agent at pre-migrating': 'no host step has run yet: the restarted agent powers off',
+    'source agent at migrating':
+      'power-off and copy heartbeat: their retry after the heartbeat timeout powers off idempotently or resumes the copy from its last offset',
+    'source agent at post-migrating':
+      'no source step runs while the destination starts the guest; the confirm goes to the restarted agent',
+    'source agent at finished': "the confirm's clean-up of the source goes to the restarted agent",
+    'destination agent at pre-migrating': 'no host step has run yet',
+    'destination agent at migrating':
+      "the copy goes to the destination's sshd, not to its agent; the restarted agent starts the guest",
+    'destination agent at post-migrating':
+      'starting the guest at the destination is retried on the restarted agent after its heartbeat timeout',
+    'destination agent at finished': 'the guest runs under libvirtd, which the agent does not own',
+    'Temporal server at finished':
+      "Temporal's state is persistent: the workflow waits for the confirm on the restarted server",
+  };
+  return { outcomes: ['confirmed'], why: why[`${victim} at ${at}`] };
 }
 
 describeLab('crash matrix on the lab', () => {
@@ -48,9 +113,20 @@ describeLab('crash matrix on the lab', () => {
   const digests = new Map<string, string>();
 
   afterAll(() => {
-    const columns: (keyof CaseResult)[] = ['operation', 'crash', 'at', 'outcome', 'invariants'];
+    const columns: (keyof CaseResult)[] = [
+      'case',
+      'observed',
+      'outcome',
+      'allowed',
+      'invariants',
+      'why',
+    ];
     const widths = columns.map((c) => Math.max(c.length, ...results.map((r) => r[c].length)));
-    const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ');
+    const line = (cells: string[]) =>
+      cells
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
     process.stdout.write(
       `\ncrash matrix\n${[line(columns), ...results.map((r) => line(columns.map((c) => r[c])))].join('\n')}\n\n`,
     );
@@ -70,19 +146,77 @@ describeLab('crash matrix on the lab', () => {
     const { migrations } = await stack.instance(name);
     return migrations.sort((a, b) => b.id - a.id)[0];
   };
+  const statusOf = async (id: number) =>
+    (await stack.db.migration.findUniqueOrThrow({ where: { id } })).status;
 
-  /** Waits until the newest migration of `name` is at `status` or past it; returns the status. */
-  const reached = (name: string, status: string, order: string[]) =>
-    until(`${name}'s migration at ${status}`, 120_000, async () => {
-      const current = (await migrationOf(name))?.status ?? '';
-      return order.indexOf(current) >= order.indexOf(status) ? current : undefined;
+  /** The status and the step under way (the instance action event not finished), as now. */
+  async function observe(id: number): Promise<string> {
+    const migration = await stack.db.migration.findUniqueOrThrow({ where: { id } });
+    const open = await stack.db.instanceActionEvent.findFirst({
+      where: { action: { instanceUuid: migration.instanceUuid }, finishTime: null },
+      orderBy: { id: 'desc' },
     });
+    return open ? `${migration.status} (in ${open.event})` : migration.status;
+  }
 
-  async function crash(victim: Victim, source: string, dest: string): Promise<void> {
-    if (victim === 'control worker') await stack.restartControlAfterKill();
-    else if (victim === 'source agent') await stack.restartAgentAfterKill(source);
-    else if (victim === 'destination agent') await stack.restartAgentAfterKill(dest);
-    else await stack.restartTemporal();
+  /**
+   * Runs the control worker in slices of STEP_MS until the migration's row shows `at`; returns
+   * with the worker paused there. Throws when the row went past `at` between two reads.
+   */
+  async function pauseAt(id: number, at: string, order: string[]): Promise<void> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      stack.pauseControl();
+      const status = await statusOf(id);
+      if (status === at) return;
+      stack.resumeControl();
+      if (!order.includes(status) || order.indexOf(status) > order.indexOf(at)) {
+        throw new Error(`missed the crash point ${at}: the migration went on to ${status}`);
+      }
+      if (Date.now() > deadline) throw new Error(`the migration stayed at ${status}, not ${at}`);
+      await sleep(STEP_MS);
+    }
+  }
+
+  /** Crashes the victim while the control worker is paused; returns the row as at the crash. */
+  async function crash(victim: Victim, id: number, source: string, dest: string) {
+    if (victim === 'control worker') {
+      await stack.killControl();
+      const observed = await observe(id);
+      await sleep(1000);
+      stack.startControl();
+      return observed;
+    }
+    if (victim === 'Temporal server') {
+      await stack.stopTemporal();
+      const observed = await observe(id);
+      stack.resumeControl();
+      await stack.startTemporalAgain();
+      return observed;
+    }
+    const host = victim === 'source agent' ? source : dest;
+    await stack.killAgent(host);
+    const observed = await observe(id);
+    stack.resumeControl();
+    await sleep(1000);
+    await stack.startAgent(host);
+    return observed;
+  }
+
+  /** Waits for the migration to end, confirming a cold migration that waits for it. */
+  async function settle(name: string, id: number, operation: Operation): Promise<string> {
+    const ends = operation === 'live migration' ? LIVE_END : [...COLD_END, 'finished'];
+    const ended = await until(`migration ${id} ended`, 240_000, async () => {
+      const status = await statusOf(id);
+      return ends.includes(status) ? status : undefined;
+    });
+    if (ended !== 'finished') return ended;
+    const confirmed = await ferry(['confirm', name, '--json'], stack.env);
+    expect({ code: confirmed.code, stderr: confirmed.stderr }).toEqual({ code: 0, stderr: '' });
+    return until(`migration ${id} confirmed`, 120_000, async () => {
+      const status = await statusOf(id);
+      return COLD_END.includes(status) ? status : undefined;
+    });
   }
 
   /**
@@ -116,40 +250,46 @@ describeLab('crash matrix on the lab', () => {
     const digest = digests.get(name);
     if (digest) expect(await stack.diskDigest(stack.diskOn(row.hostName, name))).toBe(digest);
     expect(await stack.db.resourceClaim.count()).toBe(0);
-    expect(TERMINAL).toContain((await migrationOf(name)).status);
+    expect([...LIVE_END, ...COLD_END]).toContain((await migrationOf(name)).status);
   }
 
-  async function runCase(
-    operation: 'live migration' | 'cold migration',
-    victim: Victim,
-    at: string,
-  ): Promise<void> {
+  async function runCase(operation: Operation, victim: Victim, at: string): Promise<void> {
     const name = operation === 'live migration' ? 'lm' : 'cm';
-    const order = operation === 'live migration' ? LIVE_ORDER : RESIZE_ORDER;
+    const order = operation === 'live migration' ? LIVE_ORDER : COLD_ORDER;
+    const allowed = allowedOutcomes(operation, victim, at);
     const source = (await stack.instance(name)).hostName;
     const dest = HOSTS.find((host) => host !== source) as string;
+    const crashName = `${victim === 'Temporal server' ? 'restart' : 'kill -9'} ${victim}`;
     const result: CaseResult = {
-      operation,
-      crash: `${victim === 'Temporal server' ? 'restart' : 'kill -9'} ${victim}`,
-      at,
+      case: `${operation}: ${crashName} at ${at}`,
+      observed: '-',
       outcome: '?',
+      allowed: allowed.outcomes.join(' | '),
+      why: allowed.why,
       invariants: 'broken',
     };
     results.push(result);
+    const previous = (await migrationOf(name))?.id ?? 0;
+    // The first status is the one the request records: the worker paused before the request
+    // keeps the row there until the crash.
+    if (at === order[0]) stack.pauseControl();
     const command = operation === 'live migration' ? 'live-migrate' : 'migrate';
     const started = await ferry([command, name, '--host', dest, '--json'], stack.env);
-    expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
-    result.at = await reached(name, at, order);
-    await crash(victim, source, dest);
-    result.at = result.at === at ? at : `${at} (seen ${result.at})`;
-    const settled = operation === 'live migration' ? 'completed' : 'finished';
-    let outcome = await reached(name, settled, order);
-    if (outcome === 'finished') {
-      const confirmed = await ferry(['confirm', name, '--json'], stack.env);
-      expect({ code: confirmed.code, stderr: confirmed.stderr }).toEqual({ code: 0, stderr: '' });
-      outcome = await reached(name, 'confirmed', order);
+    let id = previous;
+    try {
+      expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
+      id = (await migrationOf(name)).id;
+      expect(id).toBeGreaterThan(previous);
+      await pauseAt(id, at, order);
+    } catch (error) {
+      stack.resumeControl();
+      if (id > previous) result.outcome = await settle(name, id, operation).catch(() => '?');
+      throw error;
     }
-    result.outcome = outcome;
+    result.observed = await crash(victim, id, source, dest);
+    expect(result.observed.split(' ')[0]).toBe(at);
+    result.outcome = await settle(name, id, operation);
+    expect(allowed.outcomes).toContain(result.outcome);
     await checkInvariants(name);
     result.invariants = 'hold';
   }
@@ -186,7 +326,6 @@ describeLab('crash matrix on the lab', () => {
   );
 
   it('leaves the fleet clean: both instances idle where the database says', async () => {
-    await sleep(1000);
     for (const name of ['lm', 'cm']) await checkInvariants(name);
   });
 });

@@ -102,11 +102,9 @@ describe('npm start with hosts registered', () => {
 
   it('serves Temporal, its UI and the API, runs the agents, and stops everything on SIGINT', async () => {
     const { env } = stack;
-    const started = Date.now();
     const start = npmStart(env);
     try {
       const health = await healthy(env);
-      expect(Date.now() - started).toBeLessThan(120_000);
       expect(health).toMatchObject({
         status: 'ok',
         temporal: { ok: true },

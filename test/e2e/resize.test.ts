@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { CopyHeartbeat } from '../../activities/host/resize/copy-to-peer';
 import { run } from '../../lab/command';
 import { bootLabInstance } from '../../lab/fleet';
 import { instanceWorkflowId } from '../../workflows/operation-types';
@@ -131,9 +132,13 @@ describeLab('cold migration and resize on the lab', () => {
     await bootLabInstance(stack.config, { name: 'eta', host: 'host1' });
     await counting('host1', 'eta');
     const window = { FERRY_RESIZE_CONFIRM_WINDOW: String(CONFIRM_WINDOW_S) };
+    const asked = Date.now();
     const { code, stderr, state } = await operate(['migrate', 'eta', '--host', 'host3'], window);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(Date.parse(state.confirmDeadline)).toBeGreaterThan(Date.now());
+    // The window runs from the finish, which came after the request.
+    expect(Date.parse(state.confirmDeadline)).toBeGreaterThanOrEqual(
+      asked + CONFIRM_WINDOW_S * 1000,
+    );
     const row = await instance('eta');
     expect(row.migrations[0].confirmDeadline?.toISOString()).toBe(state.confirmDeadline);
 
@@ -166,11 +171,23 @@ describeLab('cold migration and resize on the lab', () => {
         where: { action: { instanceUuid: uuid }, event: 'copy_disk:vda' },
       });
     await until('the copy started', 60_000, async () => ((await copying()) ? true : undefined));
-    await sleep(2500);
+    // The kill comes once the copy has heartbeated an offset inside the disk's first half, so
+    // that the retry resumes from there with most of the data still to send.
+    const handle = stack.temporal.workflow.getHandle(instanceWorkflowId(uuid));
+    const half = 512 * 1024 * 1024;
+    const offset = await until('a heartbeat of the copy', 60_000, async () => {
+      const { raw } = await handle.describe();
+      const copy = raw.pendingActivities?.find((a) => a.activityType?.name === 'copyDiskToHost');
+      const [details] = copy?.heartbeatDetails?.payloads ?? [];
+      const heartbeat = details
+        ? defaultPayloadConverter.fromPayload<CopyHeartbeat>(details)
+        : undefined;
+      return heartbeat && heartbeat.offset > 0 ? heartbeat.offset : undefined;
+    });
+    expect(offset).toBeLessThan(half);
 
     await stack.restartAgentAfterKill('host1');
 
-    const handle = stack.temporal.workflow.getHandle(instanceWorkflowId(uuid));
     const state = await until('VERIFY_RESIZE', 180_000, async () => {
       const now = await handle.query(resizeStatusQuery);
       if (now.status === 'error') throw new Error(now.error ?? 'error');

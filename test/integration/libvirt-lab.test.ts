@@ -146,8 +146,6 @@ async function runningJob(watched: Domain, migration: Promise<void>): Promise<Jo
       const elapsed = Date.now() - started;
       note(`shutdown with a 1500 ms timeout, destroyed at ${elapsed} ms`);
       expect(elapsed).toBeGreaterThanOrEqual(1_500);
-      // QEMU under TCG takes about 2 s to exit when libvirt destroys it.
-      expect(elapsed).toBeLessThan(8_000);
       expect(await ignoring.getState()).toEqual({
         state: DOMAIN_STATE.SHUTOFF,
         reason: SHUTOFF_REASON.DESTROYED,

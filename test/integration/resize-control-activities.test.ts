@@ -180,6 +180,22 @@ describe.each(['sqlite', 'postgresql'] as const)('resize control activities on %
       expect((await migrationRow(uuid)).status).toBe('pre-migrating');
     });
 
+    it('succeeds again after the steps that followed it, as when their workflow task was lost', async () => {
+      const uuid = await acceptResize();
+      await begin(uuid);
+      await control.claimResources({ migrationUuid: uuid, host: 'host2' });
+      await control.setResizeProgress({
+        migrationUuid: uuid,
+        status: 'migrating',
+        taskState: 'resize_migrating',
+        destHost: 'host2',
+      });
+      await begin(uuid);
+      expect(await instance()).toMatchObject({ taskState: 'resize_migrating' });
+      expect(await db.instanceAction.count()).toBe(1);
+      expect((await migrationRow(uuid)).status).toBe('migrating');
+    });
+
     it('opens a migrate action for a cold migration', async () => {
       const uuid = await acceptResize('small', { type: 'migration' });
       await begin(uuid);

@@ -103,6 +103,7 @@ export function useLabStack(options: LabStackOptions) {
   };
 
   const host = (name: string): LabHost => lab.hosts.find((h) => h.name === name) as LabHost;
+  const agentsFile = () => join(labStateDir(config), 'agents.json');
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), `ferry-e2e-${options.name}-`));
@@ -136,6 +137,8 @@ export function useLabStack(options: LabStackOptions) {
   afterAll(async () => {
     if (control && control.exitCode === null) {
       const exited = new Promise((resolve) => control.once('exit', resolve));
+      // A test that failed while the worker was paused leaves it stopped: SIGTERM waits for SIGCONT.
+      control.kill('SIGCONT');
       control.kill('SIGTERM');
       await Promise.race([exited, sleep(10_000)]);
       control.kill('SIGKILL');
@@ -190,26 +193,60 @@ export function useLabStack(options: LabStackOptions) {
     },
     /** kill -9 of a host's agent, then a new one, as after a crash. */
     async restartAgentAfterKill(hostName: string): Promise<void> {
-      const file = join(labStateDir(config), 'agents.json');
-      const agents = JSON.parse(await readFile(file, 'utf8'));
-      process.kill(agents[hostName], 'SIGKILL');
+      await stack.killAgent(hostName);
       await sleep(1000);
+      await stack.startAgent(hostName);
+    },
+    /** kill -9 of a host's agent. */
+    async killAgent(hostName: string): Promise<void> {
+      const agents = JSON.parse(await readFile(agentsFile(), 'utf8'));
+      process.kill(agents[hostName], 'SIGKILL');
+    },
+    /** A new agent on the host, in place of one killed. */
+    async startAgent(hostName: string): Promise<void> {
+      const agents = JSON.parse(await readFile(agentsFile(), 'utf8'));
       const restarted = startLabAgents([host(hostName)], config, agentEnv);
-      await writeFile(file, JSON.stringify({ ...agents, ...restarted }));
+      await writeFile(agentsFile(), JSON.stringify({ ...agents, ...restarted }));
     },
     /** kill -9 of the control worker, then a new one. */
     async restartControlAfterKill(): Promise<void> {
-      control.kill('SIGKILL');
-      await new Promise((resolve) =>
-        control.exitCode === null ? control.once('exit', resolve) : resolve(null),
-      );
+      await stack.killControl();
       await sleep(1000);
       startControl();
     },
+    /** kill -9 of the control worker (paused or not); resolves once it has exited. */
+    async killControl(): Promise<void> {
+      const exited = new Promise((resolve) =>
+        control.exitCode === null && control.signalCode === null
+          ? control.once('exit', resolve)
+          : resolve(null),
+      );
+      control.kill('SIGKILL');
+      await exited;
+    },
+    startControl,
+    /**
+     * SIGSTOP of the control worker: it runs every step that writes the Migration row (its local
+     * activities), so while it is stopped the row cannot change.
+     */
+    pauseControl(): void {
+      control.kill('SIGSTOP');
+    },
+    resumeControl(): void {
+      if (control.exitCode === null && control.signalCode === null) control.kill('SIGCONT');
+    },
     /** Stops the stack's own Temporal server (SIGTERM) and starts it again on the same port. */
     async restartTemporal(): Promise<void> {
-      if (!temporalServer) throw new Error('restartTemporal needs a stack with ownTemporal');
+      await stack.stopTemporal();
+      await stack.startTemporalAgain();
+    },
+    async stopTemporal(): Promise<void> {
+      if (!temporalServer) throw new Error('stopTemporal needs a stack with ownTemporal');
       await temporalServer.stop();
+    },
+    /** The stack's own Temporal server again, on the port it had, with its persistent state. */
+    async startTemporalAgain(): Promise<void> {
+      if (!temporalServer) throw new Error('startTemporalAgain needs a stack with ownTemporal');
       temporalServer = await startTemporal(Number(temporalServer.address.split(':')[1]));
     },
     agentLog: (hostName: string) => readFile(agentLogFile(host(hostName)), 'utf8'),

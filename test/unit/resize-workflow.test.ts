@@ -195,9 +195,11 @@ describe('resize (mocked activities)', () => {
 
   it('confirms by itself when resize_confirm_window passes, and says so', async () => {
     const fakes = fleet();
+    const asked = Date.now();
     const state = await runResize(fakes, { confirmWindowSeconds: 2 }, async (handle) => {
       const waiting = await verifyResize(handle);
-      expect(Date.parse(waiting.confirmDeadline as string)).toBeGreaterThan(Date.now());
+      // The window runs from the finish, which came after the request.
+      expect(Date.parse(waiting.confirmDeadline as string)).toBeGreaterThanOrEqual(asked + 2000);
       return handle.result();
     });
     expect(state).toMatchObject({ status: 'confirmed', confirmedBy: 'auto-confirm' });
@@ -208,7 +210,9 @@ describe('resize (mocked activities)', () => {
     const fakes = fleet();
     await runResize(fakes, { confirmWindowSeconds: 0 }, async (handle) => {
       await verifyResize(handle);
-      await sleep(3000);
+      // No timer armed (a window would be one): only a decision ends VERIFY_RESIZE.
+      const { events } = await handle.fetchHistory();
+      expect((events ?? []).filter((event) => event.timerStartedEventAttributes)).toEqual([]);
       expect((await handle.query(resizeStatusQuery)).status).toBe('finished');
       await handle.signal(confirmSignal);
       expect(await handle.result()).toMatchObject({ status: 'confirmed', confirmedBy: 'user' });
