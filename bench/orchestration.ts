@@ -151,6 +151,7 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
           FERRY_DATABASE_URL: scratch.url,
           FERRY_TEMPORAL_ADDRESS: server.address,
           FERRY_LOG_LEVEL: 'warn',
+          FERRY_MAX_CONCURRENT_MIGRATIONS: String(options.migrations),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       },
@@ -171,7 +172,7 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       log: createLogger({ logLevel: 'warn', logFormat: 'json' }, 'bench'),
     });
     cleanups.add(() => agents.shutdown());
-    // No source waits for a slot: the queue's back-off would be measured, not ferry (after the
+    // No source waits for a slot (nor the fleet, above): the queue's back-off would be measured, not ferry (after the
     // burst the scheduler has stacked instances unevenly, so a per-host figure would not do).
     const slots = options.migrations;
     const each = (name: string) => migrate(db, client, fleet, name, slots);

@@ -28,6 +28,12 @@ export interface FerryConfig {
   allowResizeToSameHost: boolean;
   shutdownTimeoutSeconds: number;
   maxConcurrentLiveMigrations: number;
+  /**
+   * Migrations of any kind (live migrations preparing or running, resizes and cold migrations
+   * migrating or post-migrating) at once in the whole fleet; the rest wait as `queued`. Read by the
+   * control workers' slot activity, so their setting is the one that counts.
+   */
+  maxConcurrentMigrations: number;
   liveMigrationCompletionTimeoutPerGiB: number;
   liveMigrationTimeoutAction: LiveMigrationTimeoutAction;
   liveMigrationProgressTimeoutSeconds: number;
@@ -283,6 +289,15 @@ export const OPTIONS = [
     parse: integer(1, 64),
     describe: 'Outgoing live migrations per source host at once; the rest wait as `queued`',
     shownDefault: '1',
+  }),
+  option({
+    key: 'maxConcurrentMigrations',
+    env: 'FERRY_MAX_CONCURRENT_MIGRATIONS',
+    file: 'max_concurrent_migrations',
+    default: fixed(5),
+    parse: integer(1, 100_000),
+    describe: 'Migrations of any kind at once in the whole fleet; the rest wait as `queued`',
+    shownDefault: '5',
   }),
   option({
     key: 'liveMigrationCompletionTimeoutPerGiB',

@@ -27,3 +27,24 @@ export async function lockHost(tx: DatabaseClient, host: string): Promise<boolea
   const updated = await tx.$executeRaw`UPDATE "Host" SET "state" = "state" WHERE "name" = ${host}`;
   return updated > 0;
 }
+
+/** The PostgreSQL advisory lock that serializes every control worker's slot decisions. */
+const MIGRATION_SLOTS_LOCK = 0x66_65_72_72;
+
+/**
+ * Serializes the transactions that grant migration slots, fleet-wide, until this one ends: on
+ * PostgreSQL a transaction-scoped advisory lock (a second transaction waits, then reads what the
+ * first committed); on SQLite the source Host row's lock, whose write is the transaction's first
+ * and so takes the database's write lock, which serializes every writer.
+ */
+export async function lockMigrationSlots(
+  tx: DatabaseClient,
+  provider: 'sqlite' | 'postgresql',
+  sourceHost: string,
+): Promise<void> {
+  if (provider === 'postgresql') {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MIGRATION_SLOTS_LOCK}::bigint)`;
+  } else {
+    await lockHost(tx, sourceHost);
+  }
+}

@@ -124,12 +124,6 @@ export interface LiveMigrationControlActivities {
   describeHost(request: { host: string }): Promise<{ name: string; libvirtUri: string }>;
 
   /**
-   * Moves the migration from queued to preparing when fewer than `limit` outgoing migrations of
-   * its source host are preparing or running and it is the oldest waiting. Returns whether it did.
-   */
-  acquireMigrationSlot(request: { migrationUuid: string; limit: number }): Promise<boolean>;
-
-  /**
    * The migration completed: instance host = destination, task_state null, progress 100, claims
    * released, status completed, the action finished.
    */

@@ -156,7 +156,7 @@ async function waitForSlot(
   await record.transition('queued');
   let wait = 1;
   while (
-    !(await liveMigrationControl.acquireMigrationSlot({
+    !(await control.acquireMigrationSlot({
       migrationUuid: input.migrationUuid,
       limit: input.maxConcurrentPerSource,
     }))

@@ -143,4 +143,13 @@ export interface OperationControlActivities {
 
   /** Releases this migration's claims (on `host` only, when given). Idempotent. */
   releaseClaims(request: { migrationUuid: string; host?: string }): Promise<void>;
+
+  /**
+   * Moves a queued migration to its first moving status (live migration: preparing; resize or
+   * cold migration: migrating) when the fleet has a slot under the control workers'
+   * max_concurrent_migrations, a live migration's source one under `limit` (default: the control
+   * workers' max_concurrent_live_migrations), and it is the oldest waiting that fits. Returns
+   * whether it did; true again for a migration already moving.
+   */
+  acquireMigrationSlot(request: { migrationUuid: string; limit?: number }): Promise<boolean>;
 }

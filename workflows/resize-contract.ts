@@ -5,9 +5,13 @@
  */
 import type { InstanceDisk, InstanceSize, OperationState } from './operation-types';
 
-/** Nova's migration statuses of a resize or cold migration, in lifecycle order. */
+/**
+ * Nova's migration statuses of a resize or cold migration, in lifecycle order, and `queued`:
+ * waiting for a slot under max_concurrent_migrations before the guest is powered off.
+ */
 export type ResizeStatus =
   | 'pre-migrating'
+  | 'queued'
   | 'migrating'
   | 'post-migrating'
   | 'finished'

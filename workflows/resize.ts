@@ -1,13 +1,15 @@
 /**
- * Resize and cold migration, Nova's lifecycle: pre-migrating → migrating → post-migrating →
- * finished (VERIFY_RESIZE) → confirming → confirmed | reverting → reverted, or error with the
- * instance back on its source. docs/architecture.md, "Resize and cold migration".
+ * Resize and cold migration, Nova's lifecycle: pre-migrating → queued (for a fleet slot) →
+ * migrating → post-migrating → finished (VERIFY_RESIZE) → confirming → confirmed | reverting →
+ * reverted, or error with the instance back on its source. docs/architecture.md, "Resize and cold migration".
  */
 import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  patched,
   setHandler,
+  sleep,
 } from '@temporalio/workflow';
 import { control, copyingAgent, resizeControl, resizingAgent } from './activity-proxies';
 import { chooseDestination } from './choose-destination';
@@ -24,6 +26,9 @@ import {
 import { ResizeRecord } from './resize-record';
 
 type Decision = 'confirm' | 'revert' | 'auto-confirm';
+
+/** Resizes wait for a slot under max_concurrent_migrations before the guest is powered off. */
+const FLEET_MIGRATION_SLOTS = 'fleet-migration-slots';
 
 export async function resize(input: ResizeInput): Promise<ResizeState> {
   const { migrationUuid } = input;
@@ -97,6 +102,7 @@ async function migrateAndFinish(
     );
     record.destinationChosen(dest);
     const sameHost = dest === sourceHost;
+    if (patched(FLEET_MIGRATION_SLOTS)) await waitForSlot(record);
     await record.transition('migrating', 'resize_migrating');
 
     const snapshot = await record.step('compute_resize_instance', () =>
@@ -170,6 +176,16 @@ async function migrateAndFinish(
       await record.failed(message, failed.length > 0, 'rolled back');
       throw record.failure(errorType(error) ?? 'MigrationError', message);
     });
+  }
+}
+
+/** `queued` (task_state still resize_prep, the guest untouched) until the fleet has a slot. */
+async function waitForSlot(record: ResizeRecord): Promise<void> {
+  await record.transition('queued', 'resize_prep');
+  let wait = 1;
+  while (!(await control.acquireMigrationSlot({ migrationUuid: record.migrationUuid }))) {
+    await sleep(`${wait}s`);
+    wait = Math.min(wait * 2, 10);
   }
 }
 

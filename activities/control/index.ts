@@ -4,13 +4,17 @@ import type { ResizeControlActivities } from '../../workflows/resize-contract';
 import type { Database } from '../../db/database';
 import { hostInventoryActivities } from './host-inventory';
 import { migrationControlActivities } from './migration-control';
+import type { SlotSettings } from './migration-slots';
 import { resizeControlActivities } from './resize-control';
 
-/** Every activity of the control task queue, bound to ferry's database. */
-export function createControlActivities(db: Database) {
+/**
+ * Every activity of the control task queue, bound to ferry's database and to the control worker's
+ * own settings (the migration slots' limits).
+ */
+export function createControlActivities(db: Database, settings: SlotSettings) {
   return {
     ...hostInventoryActivities(db),
-    ...migrationControlActivities(db),
+    ...migrationControlActivities(db, settings),
     ...resizeControlActivities(db),
   } satisfies OperationControlActivities & LiveMigrationControlActivities & ResizeControlActivities;
 }

@@ -9,13 +9,14 @@ import {
   completeLiveMigration,
   failMigration,
 } from './instance-operations';
-import { acquireMigrationSlot } from './migration-slots';
+import { acquireMigrationSlot, type SlotSettings } from './migration-slots';
 import { setMigrationStatus } from './migration-status';
 import { selectDestinations } from './scheduler';
 
 /** The control activities both operations call, and the live migration's own, bound to ferry's database. */
 export function migrationControlActivities(
   db: Database,
+  settings: SlotSettings,
 ): OperationControlActivities & LiveMigrationControlActivities {
   const actionIds = new ActionIds();
   return {
@@ -26,7 +27,7 @@ export function migrationControlActivities(
     selectDestinations: (request) => selectDestinations(db, request),
     claimResources: (request) => claimResources(db, request),
     releaseClaims: (request) => releaseClaims(db, request),
-    acquireMigrationSlot: (request) => acquireMigrationSlot(db, request),
+    acquireMigrationSlot: (request) => acquireMigrationSlot(db, settings, request),
     completeLiveMigration: (request) => completeLiveMigration(db, request),
     failMigration: (request) => failMigration(db, request),
   };

@@ -77,6 +77,8 @@ export async function beginResize(
 /** The statuses setResizeProgress sets, and those each may follow (itself, for a retry). */
 const PROGRESS_FROM: Partial<Record<ResizeStatus, ResizeStatus[]>> = {
   'pre-migrating': ['pre-migrating'],
+  queued: ['pre-migrating', 'queued'],
+  // From queued only acquireMigrationSlot moves on, so nothing passes the fleet's limit.
   migrating: ['pre-migrating', 'migrating'],
   'post-migrating': ['pre-migrating', 'migrating', 'post-migrating'],
   confirming: ['finished', 'confirming'],

@@ -2,11 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createControlActivities } from '../../activities/control';
 import { openDatabase, type Database } from '../../db/database';
 import { migrateDatabase } from '../../db/migrate';
+import { loadConfig } from '../../config';
 import { saveMigrationProgress } from '../../activities/control/migration-progress';
 import type { MigrationProgress, MigrationResult } from '../../workflows/live-migration-contract';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 const GiB = 2 ** 30;
+
+/** The control worker's settings as shipped (fleet cap 5, one live migration per source). */
+const DEFAULTS = loadConfig({});
 
 const progress: MigrationProgress = {
   memoryTotalBytes: 2 * GiB,
@@ -54,7 +58,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
       scratch = await scratchDatabase(provider);
       await migrateDatabase(scratch.url);
       db = await openDatabase(scratch.url);
-      control = createControlActivities(db);
+      control = createControlActivities(db, DEFAULTS);
     });
 
     afterAll(async () => {
@@ -125,14 +129,18 @@ describe.each(['sqlite', 'postgresql'] as const)(
     }
 
     /** The Migration row as the start helper records it. */
-    async function acceptMigration(instanceName = 'demo', status = 'accepted'): Promise<string> {
+    async function acceptMigration(
+      instanceName = 'demo',
+      status = 'accepted',
+      migrationType = 'live-migration',
+    ): Promise<string> {
       const instance = await db.instance.findUniqueOrThrow({ where: { name: instanceName } });
       const uuid = randomUUID();
       await db.migration.create({
         data: {
           uuid,
           instanceUuid: instance.uuid,
-          migrationType: 'live-migration',
+          migrationType,
           status,
           sourceHost: instance.hostName,
           oldFlavorId: instance.flavorId,
@@ -508,8 +516,11 @@ describe.each(['sqlite', 'postgresql'] as const)(
             const first = await acceptMigration();
             const second = await acceptMigration('other');
             const outcomes = await Promise.allSettled([
-              createControlActivities(db).claimResources({ migrationUuid: first, host: 'host2' }),
-              createControlActivities(other).claimResources({
+              createControlActivities(db, DEFAULTS).claimResources({
+                migrationUuid: first,
+                host: 'host2',
+              }),
+              createControlActivities(other, DEFAULTS).claimResources({
                 migrationUuid: second,
                 host: 'host2',
               }),
@@ -576,7 +587,10 @@ describe.each(['sqlite', 'postgresql'] as const)(
         const uuids: string[] = [];
         for (const name of ['a', 'b', 'c', 'd', 'e']) uuids.push(await queued(name));
         await withSecondWorker(async (other) => {
-          const clients = [createControlActivities(db), createControlActivities(other)];
+          const clients = [
+            createControlActivities(db, DEFAULTS),
+            createControlActivities(other, DEFAULTS),
+          ];
           const granted = await Promise.all(
             uuids.map((uuid, i) =>
               clients[i % 2].acquireMigrationSlot({ migrationUuid: uuid, limit: 2 }),
@@ -584,6 +598,117 @@ describe.each(['sqlite', 'postgresql'] as const)(
           );
           expect(granted).toEqual([true, true, false, false, false]);
           expect(await db.migration.count({ where: { status: 'preparing' } })).toBe(2);
+        });
+      });
+
+      describe('max_concurrent_migrations', () => {
+        /** A control worker with a fleet cap of 2 and room for 10 live migrations per source. */
+        const capped = () =>
+          createControlActivities(db, {
+            maxConcurrentMigrations: 2,
+            maxConcurrentLiveMigrations: 10,
+          });
+        async function waiting(name: string, hostName: string, kind: string): Promise<string> {
+          await addInstance(name, hostName);
+          return acceptMigration(name, 'queued', kind);
+        }
+        const statusOf = async (uuid: string) => (await migrationRow(uuid)).status;
+
+        it('lets two migrations of any kind move at once, the oldest waiting first', async () => {
+          const live = await waiting('a', 'host1', 'live-migration');
+          const resize = await waiting('b', 'host2', 'resize');
+          const cold = await waiting('c', 'host3', 'migration');
+          const control2 = capped();
+
+          expect(await control2.acquireMigrationSlot({ migrationUuid: cold })).toBe(false);
+          expect(await control2.acquireMigrationSlot({ migrationUuid: live })).toBe(true);
+          expect(await control2.acquireMigrationSlot({ migrationUuid: cold })).toBe(false);
+          expect(await control2.acquireMigrationSlot({ migrationUuid: resize })).toBe(true);
+          expect([await statusOf(live), await statusOf(resize)]).toEqual([
+            'preparing',
+            'migrating',
+          ]);
+          expect(await control2.acquireMigrationSlot({ migrationUuid: cold })).toBe(false);
+
+          await control.setMigrationStatus({ migrationUuid: live, status: 'running' });
+          await db.migration.update({
+            where: { uuid: resize },
+            data: { status: 'post-migrating' },
+          });
+          expect(await control2.acquireMigrationSlot({ migrationUuid: cold })).toBe(false);
+          await control.setMigrationStatus({ migrationUuid: live, status: 'completed' });
+          expect(await control2.acquireMigrationSlot({ migrationUuid: cold })).toBe(true);
+          expect(await statusOf(cold)).toBe('migrating');
+          expect(await control2.acquireMigrationSlot({ migrationUuid: resize })).toBe(true);
+          expect(await statusOf(resize)).toBe('post-migrating');
+        });
+
+        it('does not hold the fleet for a live migration its own source holds back', async () => {
+          const busy = await waiting('a', 'host1', 'live-migration');
+          expect(await acquire(busy, 1)).toBe(true);
+          const heldBack = await waiting('b', 'host1', 'live-migration');
+          const resize = await waiting('c', 'host2', 'resize');
+          const control2 = capped();
+          expect(await control2.acquireMigrationSlot({ migrationUuid: heldBack, limit: 1 })).toBe(
+            false,
+          );
+          expect(await control2.acquireMigrationSlot({ migrationUuid: resize, limit: 1 })).toBe(
+            true,
+          );
+          expect(await statusOf(heldBack)).toBe('queued');
+        });
+
+        it('does not wait for a queued migration whose workflow stopped asking', async () => {
+          const gone = await waiting('a', 'host1', 'resize');
+          const alive = await waiting('b', 'host2', 'live-migration');
+          const control1 = createControlActivities(db, { ...DEFAULTS, maxConcurrentMigrations: 1 });
+          expect(await control1.acquireMigrationSlot({ migrationUuid: alive })).toBe(false);
+          await db.migration.update({
+            where: { uuid: gone },
+            data: { updatedAt: new Date(Date.now() - 2 * 60_000) },
+          });
+          expect(await control1.acquireMigrationSlot({ migrationUuid: alive })).toBe(true);
+          expect(await control1.acquireMigrationSlot({ migrationUuid: gone })).toBe(false);
+          await control.setMigrationStatus({ migrationUuid: alive, status: 'completed' });
+          expect(await control1.acquireMigrationSlot({ migrationUuid: gone })).toBe(true);
+        });
+
+        it('never lets concurrent callers of two control workers move more than the cap', async () => {
+          const kinds = ['live-migration', 'resize', 'migration'];
+          const hosts = ['host1', 'host2', 'host3', 'host4'];
+          const uuids: string[] = [];
+          for (let i = 0; i < 12; i++) {
+            uuids.push(await waiting(`vm${i}`, hosts[i % hosts.length], kinds[i % kinds.length]));
+          }
+          await withSecondWorker(async (other) => {
+            const settings = { maxConcurrentMigrations: 3, maxConcurrentLiveMigrations: 10 };
+            const clients = [
+              createControlActivities(db, settings),
+              createControlActivities(other, settings),
+            ];
+            let remaining = uuids;
+            while (remaining.length > 0) {
+              const granted = await Promise.all(
+                remaining.map((uuid, i) =>
+                  clients[i % 2].acquireMigrationSlot({ migrationUuid: uuid }),
+                ),
+              );
+              const moved = remaining.filter((_, i) => granted[i]);
+              expect(moved).toEqual(remaining.slice(0, 3));
+              expect(
+                await db.migration.count({
+                  where: {
+                    status: { in: ['preparing', 'running', 'migrating', 'post-migrating'] },
+                  },
+                }),
+              ).toBe(moved.length);
+              await db.migration.updateMany({
+                where: { uuid: { in: moved } },
+                data: { status: 'completed' },
+              });
+              remaining = remaining.slice(moved.length);
+            }
+          });
         });
       });
 

@@ -71,7 +71,7 @@ describe('refreshHosts on a real Temporal server', () => {
         connection,
         taskQueue: controlQueue,
         workflowsPath: require.resolve('../../workflows'),
-        activities: createControlActivities(db),
+        activities: createControlActivities(db, loadConfig({})),
       }),
       Worker.create({
         connection,

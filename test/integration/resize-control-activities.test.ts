@@ -3,6 +3,7 @@ import { createControlActivities } from '../../activities/control';
 import { openDatabase, type Database } from '../../db/database';
 import { readHostStates } from '../../db/host-state';
 import { migrateDatabase } from '../../db/migrate';
+import { loadConfig } from '../../config';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 /** A failure as a workflow sees it: its type, its message, and whether it may be retried. */
@@ -21,7 +22,7 @@ describe.each(['sqlite', 'postgresql'] as const)('resize control activities on %
     scratch = await scratchDatabase(provider);
     await migrateDatabase(scratch.url);
     db = await openDatabase(scratch.url);
-    control = createControlActivities(db);
+    control = createControlActivities(db, loadConfig({}));
   });
 
   afterAll(async () => {

@@ -16,6 +16,7 @@ type Control = Pick<
   | 'selectDestinations'
   | 'claimResources'
   | 'releaseClaims'
+  | 'acquireMigrationSlot'
 > &
   ResizeControlActivities;
 
@@ -34,6 +35,8 @@ export class FakeResizeFleet {
   readonly domains = new Map<string, 'running' | 'shutoff'>();
   /** Hosts holding the instance's disks (aside or in place). */
   readonly disks = new Map<string, 'in-place' | 'aside'>();
+  /** Whether the fleet has a migration slot for this resize (max_concurrent_migrations). */
+  slotFree = true;
   /** Whether the source's power-off waits until released (to act while the resize runs). */
   powerOffGate: Promise<void> | undefined;
 
@@ -88,6 +91,11 @@ export class FakeResizeFleet {
       releaseClaims: async () => {
         this.enter('releaseClaims');
         this.claims.clear();
+      },
+      acquireMigrationSlot: async () => {
+        this.enter('acquireMigrationSlot');
+        if (this.slotFree) this.migration.status = 'migrating';
+        return this.slotFree;
       },
       beginResize: async () => {
         this.enter('beginResize');

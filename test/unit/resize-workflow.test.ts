@@ -193,6 +193,34 @@ describe('resize (mocked activities)', () => {
     expect(state.status).toBe('confirmed');
   });
 
+  it('waits queued, the guest untouched, until the fleet has a migration slot', async () => {
+    const fakes = fleet();
+    const [source, dest] = fakes.hosts;
+    fakes.slotFree = false;
+    const state = await runResize(fakes, {}, async (handle) => {
+      let asked = 0;
+      while (asked < 2) {
+        asked = fakes.calls.filter((call) => call === 'control.acquireMigrationSlot').length;
+        await sleep(50);
+      }
+      expect(await handle.query(resizeStatusQuery)).toMatchObject({
+        status: 'queued',
+        destHost: dest,
+      });
+      expect(fakes.migration.status).toBe('queued');
+      expect(fakes.instance.taskState).toBe('resize_prep');
+      expect(fakes.calls.some((call) => call.startsWith(`${source}:`))).toBe(false);
+      expect(fakes.domains.get(source)).toBe('running');
+      fakes.slotFree = true;
+      await verifyResize(handle);
+      await handle.executeUpdate(confirmUpdate);
+      return handle.result();
+    });
+    expect(state.status).toBe('confirmed');
+    const slotAt = fakes.calls.lastIndexOf('control.acquireMigrationSlot');
+    expect(slotAt).toBeLessThan(fakes.calls.indexOf(`${source}:powerOffAndSetAsideSource`));
+  });
+
   it('confirms by itself when resize_confirm_window passes, and says so', async () => {
     const fakes = fleet();
     const asked = Date.now();
