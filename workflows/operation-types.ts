@@ -53,7 +53,7 @@ export interface InstanceDisk {
 
 /**
  * Error types of non-retryable ApplicationFailures, named as Nova names them, so a caller can act
- * on them (REFERENCE.md lists Nova's pre-check errors).
+ * on them (docs/live-migration.md, "Pre-checks", says which check raises which).
  */
 export const MIGRATION_ERRORS = [
   'InstanceNotFound',
