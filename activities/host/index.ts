@@ -2,7 +2,8 @@ import type { LiveMigrationHostActivities } from '../../workflows/migration-acti
 import type { MigrationProgress } from '../../workflows/migration-types';
 import type { ResizeHostActivities } from '../../workflows/resize-types';
 import type { HypervisorInfo } from '../../workflows/types';
-import { hypervisorInfo, withConnection } from '../../virt/libvirt/binding';
+import { hypervisorInfo } from '../../virt/libvirt/binding';
+import type { Hypervisor } from '../../virt/driver';
 import { createLiveMigrationActivities } from './live-migration';
 import type { LiveMigrationSettings } from './live-migration/settings';
 import { createResizeActivities } from './resize';
@@ -12,6 +13,8 @@ import type { PeerAccess } from './resize/peer-access';
 export interface HostAgentContext {
   /** The host's name, as registered (its Host row). */
   hostName: string;
+  /** The hypervisor driver: libvirt on a compute host, the simulated one in benchmarks. */
+  hypervisor: Hypervisor;
   /** The libvirt URI of the host this agent serves, from its Host row. */
   libvirtUri: string;
   /** The host's instances dir, from its Host row: every disk ferry touches lies inside it. */
@@ -30,7 +33,7 @@ export interface HostAgentContext {
 export function createHostActivities(context: HostAgentContext) {
   return {
     async describeHypervisor(): Promise<HypervisorInfo> {
-      return withConnection(context.libvirtUri, hypervisorInfo);
+      return context.hypervisor.withConnection(context.libvirtUri, hypervisorInfo);
     },
     ...createLiveMigrationActivities(context),
     ...createResizeActivities(context),

@@ -8,7 +8,7 @@ import { heartbeat } from '@temporalio/activity';
 import type { ResizeHostActivities, ResizeSourceSnapshot } from '../../../workflows/resize-types';
 import { shutdownDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
-import { DOMAIN_STATE, withConnection, DOMAIN_XML } from '../../../virt/libvirt/binding';
+import { DOMAIN_STATE, DOMAIN_XML } from '../../../virt/libvirt/binding';
 import { findDomain } from '../../../virt/libvirt/domain-lookup';
 import { migrationFailure } from '../live-migration/failures';
 import type { ResizeAgentContext } from './context';
@@ -36,7 +36,7 @@ export function powerOffAndSetAside(
       `shutdown timeout must be 0 or more seconds, not ${request.shutdownTimeoutSeconds}`,
     );
   }
-  return withConnection(context.libvirtUri, async (conn) => {
+  return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, instanceUuid);
     if (!domain) {
       throw migrationFailure('InstanceNotFound', `${subject} has no domain on ${context.hostName}`);
