@@ -228,8 +228,8 @@ function parseOptions(): Options & { json: boolean } {
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  // As in a host agent: the activities' own log lines at warn and above only.
-  installTemporalLogging(createLogger({ logLevel: 'warn', logFormat: 'json' }, 'bench'));
+  // Errors only: the SDK warns once per activity-only worker, and stdout carries the result.
+  installTemporalLogging(createLogger({ logLevel: 'error', logFormat: 'json' }, 'bench'));
   const runs: RunResult[] = [];
   for (let run = 1; run <= options.runs; run += 1) runs.push(await benchRun(options, run));
   const scheduler = await benchScheduler(options.database, { pure: 20, db: 20 });
