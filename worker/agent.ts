@@ -16,6 +16,7 @@ import type { FerryConfig } from '../config';
 import { installTemporalLogging, type Logger } from '../config/logging';
 import { connectWorker } from '../temporal/connection';
 import { temporalTls } from '../temporal/tls';
+import { libvirtHypervisor } from '../virt/libvirt/hypervisor';
 
 /**
  * The most a heartbeat waits before the worker sends it. An activity learns it was cancelled
@@ -85,6 +86,7 @@ export async function runHostAgent(
         maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
         activities: createHostActivities({
           hostName: host,
+          hypervisor: libvirtHypervisor,
           libvirtUri: row.libvirtUri,
           instancesDir: row.instancesDir,
           liveMigration: liveMigrationSettings(config),

@@ -1,10 +1,9 @@
-import type {
-  LiveMigrationHostActivities,
-  MigrationProgress,
-} from '../../workflows/live-migration-contract';
+import type { LiveMigrationHostActivities } from '../../workflows/live-migration-contract';
+import type { MigrationProgress } from '../../workflows/live-migration-contract';
 import type { ResizeHostActivities } from '../../workflows/resize-contract';
 import type { HypervisorInfo } from '../../workflows/refresh-hosts-contract';
-import { hypervisorInfo, withConnection } from '../../virt/libvirt/binding';
+import { hypervisorInfo } from '../../virt/libvirt/binding';
+import type { Hypervisor } from '../../virt/driver';
 import { createLiveMigrationActivities } from './live-migration';
 import type { LiveMigrationSettings } from './live-migration/settings';
 import { createResizeActivities } from './resize';
@@ -14,6 +13,8 @@ import type { PeerAccess } from './resize/peer-access';
 export interface HostAgentContext {
   /** The host's name, as registered (its Host row). */
   hostName: string;
+  /** The hypervisor driver: libvirt on a compute host, the simulated one in benchmarks. */
+  hypervisor: Hypervisor;
   /** The libvirt URI of the host this agent serves, from its Host row. */
   libvirtUri: string;
   /** The host's instances dir, from its Host row: every disk ferry touches lies inside it. */
@@ -32,7 +33,7 @@ export interface HostAgentContext {
 export function createHostActivities(context: HostAgentContext) {
   return {
     async describeHypervisor(): Promise<HypervisorInfo> {
-      return withConnection(context.libvirtUri, hypervisorInfo);
+      return context.hypervisor.withConnection(context.libvirtUri, hypervisorInfo);
     },
     ...createLiveMigrationActivities(context),
     ...createResizeActivities(context),

@@ -20,6 +20,7 @@ import {
   type Domain,
   type JobStats,
 } from '../../virt/libvirt/binding';
+import type { HypervisorDomain } from '../../virt/driver';
 import { bootGuest, guestDirOnHost, readCounter, waitForCounter, type LabHost } from '../../lab';
 import { domainXml } from '../../lab/guest-domain';
 import { ensureGuestImage } from '../../lab/guest-image';
@@ -84,11 +85,11 @@ async function runningJob(watched: Domain, migration: Promise<void>): Promise<Jo
 
   describe('domain lifecycle', () => {
     let conn: Connection;
-    let honouring: Domain;
-    let ignoring: Domain;
+    let honouring: HypervisorDomain;
+    let ignoring: HypervisorDomain;
 
     /** A lab guest with ACPI; `acpi=off` on its kernel command line makes it ignore the button. */
-    async function defineGuest(name: string, kernelArgs: string): Promise<Domain> {
+    async function defineGuest(name: string, kernelArgs: string): Promise<HypervisorDomain> {
       const [host1] = lab.state.hosts;
       const image = await ensureGuestImage(lab.state.cacheDir);
       const xml = domainXml({ name, memoryMb: 128, dirtyMb: 0, withDisk: false, image }).replace(

@@ -11,11 +11,13 @@ import type { refreshHosts } from '../../workflows';
 import { FERRY_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { hostTaskQueue } from '../../workflows/task-queues';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
+import { libvirtHypervisor } from '../../virt/libvirt/hypervisor';
 
 /** A host agent's context for a host known only by its libvirt URI. */
 function agentContext(hostName: string, libvirtUri: string): HostAgentContext {
   return {
     hostName,
+    hypervisor: libvirtHypervisor,
     libvirtUri,
     instancesDir: '/var/lib/ferry/instances',
     liveMigration: liveMigrationSettings(loadConfig({})),

@@ -21,6 +21,7 @@ import type { LiveMigrationSettings } from '../../activities/host/live-migration
 import type { MigrationProgress } from '../../workflows/live-migration-contract';
 import { hostCommand, INSTANCES_DIR, type LabHost } from '../../lab';
 import { projectRoot } from '../../config/project-root';
+import { libvirtHypervisor } from '../../virt/libvirt/hypervisor';
 
 const LINE_PREFIX = '@@ferry-agent ';
 
@@ -180,6 +181,7 @@ function serve(config: AgentConfig): void {
     process.stdout.write(`${LINE_PREFIX}${JSON.stringify(message)}\n`);
   const activities = createHostActivities({
     ...config,
+    hypervisor: libvirtHypervisor,
     reportProgress: async (migrationUuid, progress) => {
       write({ migrationUuid, progress, at: Date.now() });
     },

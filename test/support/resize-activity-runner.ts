@@ -16,6 +16,7 @@ import type { PeerHostRecord } from '../../activities/host/resize/peer-access';
 import { hostCommand, INSTANCES_DIR, type LabHost } from '../../lab';
 import { projectRoot } from '../../config/project-root';
 import type { ResizeHostActivities } from '../../workflows/resize-contract';
+import { libvirtHypervisor } from '../../virt/libvirt/hypervisor';
 
 const LINE_PREFIX = '@@ferry-resize ';
 
@@ -132,6 +133,7 @@ export function runResizeActivity<K extends Name>(
 async function run(input: RunnerInput): Promise<RunnerOutput> {
   const activities = createResizeActivities({
     hostName: input.hostName,
+    hypervisor: libvirtHypervisor,
     libvirtUri: input.libvirtUri,
     instancesDir: INSTANCES_DIR,
     peers: {

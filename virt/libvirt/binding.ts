@@ -487,7 +487,9 @@ export function parseHostCpu(capabilities: string): { arch: string | null; model
  * model (the test driver, some non-x86 hosts), cpuModel is virNodeInfo's model, as is arch where
  * they name no architecture.
  */
-export async function hypervisorInfo(conn: Connection): Promise<HypervisorInfo> {
+export async function hypervisorInfo(
+  conn: Pick<Connection, 'getCapabilities' | 'getType' | 'getVersion' | 'nodeGetInfo'>,
+): Promise<HypervisorInfo> {
   const [capabilities, hypervisorType, hypervisorVersion, node] = await Promise.all([
     conn.getCapabilities(),
     conn.getType(),

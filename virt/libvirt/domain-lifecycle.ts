@@ -5,7 +5,8 @@
  * libvirt's LibvirtError, unchanged.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DOMAIN_STATE, VIR_ERR, isLibvirtError, type Connection, type Domain } from './binding';
+import { DOMAIN_STATE, VIR_ERR, isLibvirtError } from './binding';
+import type { HypervisorConnection as Connection, HypervisorDomain as Domain } from '../driver';
 
 /** How a shutdown ended: the guest powered off, was destroyed at the timeout, or was off. */
 export type ShutdownOutcome = 'graceful' | 'destroyed' | 'already-off';

@@ -1,14 +1,7 @@
 /** Finding an instance's domain on a host, and reading what state it and its job are in. */
 import type { DomainPresence } from '../../workflows/live-migration-contract';
-import {
-  DOMAIN_STATE,
-  JOB_TYPE,
-  VIR_ERR,
-  isLibvirtError,
-  type Connection,
-  type Domain,
-  type JobStats,
-} from './binding';
+import { DOMAIN_STATE, JOB_TYPE, VIR_ERR, isLibvirtError, type JobStats } from './binding';
+import type { HypervisorConnection as Connection, HypervisorDomain as Domain } from '../driver';
 
 /** virDomainPausedReason values the live migration tells apart (libvirt-domain.h). */
 export const PAUSED_REASON = { USER: 1, POSTCOPY: 12, POSTCOPY_FAILED: 13 } as const;

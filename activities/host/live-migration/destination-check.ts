@@ -6,17 +6,16 @@ import { freemem } from 'node:os';
 import type { DestinationCheck, SourceFacts } from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
 import { InstancePathError, confineInstancePath } from '../../../virt/instance-paths';
-import {
-  CPU_COMPARE,
-  isLibvirtError,
-  withConnection,
-  type Connection,
-} from '../../../virt/libvirt/binding';
+import { CPU_COMPARE, isLibvirtError } from '../../../virt/libvirt/binding';
+import type { HypervisorConnection as Connection } from '../../../virt/driver';
 import { findDomain, findDomainByName } from '../../../virt/libvirt/domain-lookup';
 import { migrationFailure } from './failures';
 import { writeStorageProbe } from './storage-probe';
 
-type DestinationContext = Pick<HostAgentContext, 'hostName' | 'libvirtUri' | 'instancesDir'>;
+type DestinationContext = Pick<
+  HostAgentContext,
+  'hostName' | 'hypervisor' | 'libvirtUri' | 'instancesDir'
+>;
 
 export interface DestinationCheckRequest {
   instanceUuid: string;
@@ -137,7 +136,7 @@ export function checkDestination(
   context: DestinationContext,
   request: DestinationCheckRequest,
 ): Promise<DestinationCheck> {
-  return withConnection(context.libvirtUri, async (conn) => {
+  return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     await checkHypervisor(context, conn, request.source);
     await checkCpu(context, conn, request.source);
     checkMemory(context, request.source);

@@ -1,6 +1,7 @@
 /** Forcing a live migration to converge: post-copy where permitted, else pausing the guest. */
 import { log } from '@temporalio/activity';
-import { DOMAIN_STATE, isLibvirtError, type Domain } from '../../../virt/libvirt/binding';
+import { DOMAIN_STATE, isLibvirtError } from '../../../virt/libvirt/binding';
+import type { HypervisorDomain as Domain } from '../../../virt/driver';
 import { PAUSED_REASON, currentJob, migrationJobActive } from '../../../virt/libvirt/domain-lookup';
 
 export type ForceCompleteOutcome = 'post-copy' | 'paused' | 'no-job';

@@ -5,13 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceLocation } from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
-import {
-  DOMAIN_STATE,
-  VIR_ERR,
-  isLibvirtError,
-  withConnection,
-  type Domain,
-} from '../../../virt/libvirt/binding';
+import { DOMAIN_STATE, VIR_ERR, isLibvirtError } from '../../../virt/libvirt/binding';
+import type { HypervisorDomain as Domain } from '../../../virt/driver';
 import {
   PAUSED_REASON,
   findDomain,
@@ -24,7 +19,10 @@ import {
 import { migrationFailure } from './failures';
 import { forceComplete, type ForceCompleteOutcome } from './force-complete';
 
-type ControlContext = Pick<HostAgentContext, 'hostName' | 'libvirtUri' | 'liveMigration'>;
+type ControlContext = Pick<
+  HostAgentContext,
+  'hostName' | 'hypervisor' | 'libvirtUri' | 'liveMigration'
+>;
 
 /** How long abortLiveMigration waits for the aborted job to end. */
 const ABORT_WAIT_MS = 30_000;
@@ -37,7 +35,7 @@ function onDomain<T>(
   absent: T,
   fn: (domain: Domain) => Promise<T>,
 ): Promise<T> {
-  return withConnection(context.libvirtUri, async (conn) => {
+  return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, instanceUuid);
     if (!domain) return absent;
     try {

@@ -14,13 +14,14 @@ import {
   JOB_STATS,
   JOB_TYPE,
   MIGRATE,
-  openConnection,
-  withConnection,
-  type Connection,
-  type Domain,
   type JobStats,
   type MigrateParams,
 } from '../../../virt/libvirt/binding';
+import type {
+  Hypervisor,
+  HypervisorConnection as Connection,
+  HypervisorDomain as Domain,
+} from '../../../virt/driver';
 import {
   currentJob,
   findDomain,
@@ -43,7 +44,7 @@ export type LiveMigrateRequest = Parameters<LiveMigrationHostActivities['liveMig
 
 type MigrateContext = Pick<
   HostAgentContext,
-  'hostName' | 'libvirtUri' | 'liveMigration' | 'reportProgress'
+  'hostName' | 'hypervisor' | 'libvirtUri' | 'liveMigration' | 'reportProgress'
 >;
 
 const NO_PROGRESS: MigrationProgress = {
@@ -82,9 +83,13 @@ function migrationParams(settings: LiveMigrationSettings, request: LiveMigrateRe
  * for a retried attempt); null when the destination has no such domain or no such stats (libvirt
  * 9.0 keeps none after a post-copy migration).
  */
-async function completedStats(destUri: string, uuid: string): Promise<JobStats | null> {
+async function completedStats(
+  hypervisor: Hypervisor,
+  destUri: string,
+  uuid: string,
+): Promise<JobStats | null> {
   try {
-    return await withConnection(destUri, async (conn) => {
+    return await hypervisor.withConnection(destUri, async (conn) => {
       const domain = await findDomain(conn, uuid);
       if (!domain) return null;
       try {
@@ -103,8 +108,12 @@ async function completedStats(destUri: string, uuid: string): Promise<JobStats |
 }
 
 /** Whether the destination runs the instance (the migration's end, whoever started it). */
-async function runningAtDestination(destUri: string, uuid: string): Promise<boolean> {
-  return withConnection(destUri, async (conn) => {
+async function runningAtDestination(
+  hypervisor: Hypervisor,
+  destUri: string,
+  uuid: string,
+): Promise<boolean> {
+  return hypervisor.withConnection(destUri, async (conn) => {
     const domain = await findDomain(conn, uuid);
     if (!domain) return false;
     try {
@@ -117,11 +126,12 @@ async function runningAtDestination(destUri: string, uuid: string): Promise<bool
 
 /** The result of a completed migration; without completed stats, the last counters seen. */
 async function result(
+  hypervisor: Hypervisor,
   request: LiveMigrateRequest,
   reporter: ProgressReporter,
   outcome: Pick<MonitorOutcome, 'progress' | 'forced'> & { attached: boolean },
 ): Promise<MigrationResult> {
-  const stats = await completedStats(request.destLibvirtUri, request.instanceUuid);
+  const stats = await completedStats(hypervisor, request.destLibvirtUri, request.instanceUuid);
   const postCopy = outcome.forced === 'post-copy';
   const progress = stats
     ? progressFromStats(stats, postCopy)
@@ -178,7 +188,7 @@ async function startAndMonitor(
   monitor: Omit<Parameters<typeof monitorMigration>[0], 'domain' | 'migration'>,
 ): Promise<MonitorOutcome> {
   const settings = context.liveMigration;
-  const conn = await openConnection(context.libvirtUri);
+  const conn = await context.hypervisor.openConnection(context.libvirtUri);
   try {
     const domain = await conn.lookupByUUIDString(request.instanceUuid);
     const flags = migrationFlags(settings, copiesDisks(request));
@@ -203,6 +213,7 @@ function reporterFor(context: MigrateContext, request: LiveMigrateRequest): Prog
  * no longer does (the source's domain may still be on its way out when the job ends).
  */
 async function attachedJobCompleted(
+  hypervisor: Hypervisor,
   source: Connection,
   request: LiveMigrateRequest,
 ): Promise<boolean> {
@@ -212,7 +223,7 @@ async function attachedJobCompleted(
   } finally {
     await left?.close();
   }
-  return runningAtDestination(request.destLibvirtUri, request.instanceUuid);
+  return runningAtDestination(hypervisor, request.destLibvirtUri, request.instanceUuid);
 }
 
 async function migrateFrom(
@@ -239,9 +250,9 @@ async function migrateFrom(
 
   const completed =
     outcome.call === null
-      ? await attachedJobCompleted(source, request)
+      ? await attachedJobCompleted(context.hypervisor, source, request)
       : outcome.call.kind === 'returned';
-  if (completed) return result(request, reporter, { ...outcome, attached });
+  if (completed) return result(context.hypervisor, request, reporter, { ...outcome, attached });
 
   await reporter.final(outcome.progress ?? NO_PROGRESS);
   const cause =
@@ -260,7 +271,7 @@ export async function liveMigrate(
   context: MigrateContext,
   request: LiveMigrateRequest,
 ): Promise<MigrationResult> {
-  const source = await openConnection(context.libvirtUri);
+  const source = await context.hypervisor.openConnection(context.libvirtUri);
   try {
     const domain = await findDomain(source, request.instanceUuid);
     try {
@@ -270,10 +281,12 @@ export async function liveMigrate(
     } finally {
       await domain?.close();
     }
-    if (await runningAtDestination(request.destLibvirtUri, request.instanceUuid)) {
+    if (
+      await runningAtDestination(context.hypervisor, request.destLibvirtUri, request.instanceUuid)
+    ) {
       log.info('the instance already runs on the destination: the migration completed');
       const done = { progress: null, forced: null, attached: true };
-      return await result(request, reporterFor(context, request), done);
+      return await result(context.hypervisor, request, reporterFor(context, request), done);
     }
     throw migrationFailure(
       domain ? 'InstanceInvalidState' : 'InstanceNotFound',

@@ -7,7 +7,8 @@
 import { Context, log } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MigrationProgress } from '../../../workflows/live-migration-contract';
-import { DOMAIN_STATE, VIR_ERR, isLibvirtError, type Domain } from '../../../virt/libvirt/binding';
+import { DOMAIN_STATE, VIR_ERR, isLibvirtError } from '../../../virt/libvirt/binding';
+import type { HypervisorDomain as Domain } from '../../../virt/driver';
 import { PAUSED_REASON, jobActive, currentJob } from '../../../virt/libvirt/domain-lookup';
 import { forceComplete } from './force-complete';
 import {

@@ -7,11 +7,10 @@ import type { InstanceDisk } from '../../../workflows/operation-types';
 import type { HostAgentContext } from '../index';
 import { destroyDomain, undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
-import { withConnection } from '../../../virt/libvirt/binding';
 import { removeEmptyDirs } from '../resize/instance-files';
 import { findDomain } from '../../../virt/libvirt/domain-lookup';
 
-type HostContext = Pick<HostAgentContext, 'libvirtUri' | 'instancesDir'>;
+type HostContext = Pick<HostAgentContext, 'hypervisor' | 'libvirtUri' | 'instancesDir'>;
 
 /** Removes each path (a file, or a directory with what is in it), last created first. */
 async function removeAll(instancesDir: string, paths: readonly string[]): Promise<void> {
@@ -25,7 +24,7 @@ export async function rollbackAtDestination(
   context: HostContext,
   request: { instanceUuid: string; created: string[] },
 ): Promise<void> {
-  await withConnection(context.libvirtUri, async (conn) => {
+  await context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, request.instanceUuid);
     if (!domain) return;
     try {
@@ -54,7 +53,7 @@ export async function cleanupSource(
   },
 ): Promise<void> {
   if (request.sharedStorage) return;
-  const defined = await withConnection(context.libvirtUri, async (conn) => {
+  const defined = await context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, request.instanceUuid);
     await domain?.close();
     return domain !== null;

@@ -4,18 +4,17 @@ import type { SourceFacts } from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
 import { dirname } from 'node:path';
 import { InstancePathError, confineInstancePath, isInside } from '../../../virt/instance-paths';
-import {
-  DOMAIN_STATE,
-  hypervisorInfo,
-  withConnection,
-  type Domain,
-} from '../../../virt/libvirt/binding';
+import { DOMAIN_STATE, hypervisorInfo } from '../../../virt/libvirt/binding';
+import type { HypervisorDomain as Domain } from '../../../virt/driver';
 import { qemuImgInfo } from '../../../virt/qemu-img';
 import { currentJob, findDomain, jobActive } from '../../../virt/libvirt/domain-lookup';
 import { parseDomainXml, type DomainDisk } from '../../../virt/libvirt/live-migration-xml';
 import { migrationFailure } from './failures';
 
-type SourceContext = Pick<HostAgentContext, 'hostName' | 'libvirtUri' | 'instancesDir'>;
+type SourceContext = Pick<
+  HostAgentContext,
+  'hostName' | 'hypervisor' | 'libvirtUri' | 'instancesDir'
+>;
 
 const STATE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(DOMAIN_STATE).map(([name, value]) => [value, name.toLowerCase()]),
@@ -99,7 +98,7 @@ export function checkSource(
   context: SourceContext,
   request: { instanceUuid: string },
 ): Promise<SourceFacts> {
-  return withConnection(context.libvirtUri, async (conn) => {
+  return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, request.instanceUuid);
     if (!domain) {
       throw migrationFailure(

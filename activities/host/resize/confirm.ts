@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import { undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
-import { DOMAIN_XML, withConnection } from '../../../virt/libvirt/binding';
+import { DOMAIN_XML } from '../../../virt/libvirt/binding';
 import { parseDomainXml } from '../../../virt/libvirt/live-migration-xml';
 import { findDomain, isActive } from '../../../virt/libvirt/domain-lookup';
 import type { ResizeAgentContext } from './context';
@@ -19,7 +19,7 @@ type ConfirmRequest = Parameters<ResizeHostActivities['confirmResizeAtSource']>[
 
 /** Undefines the instance's domain here unless it runs; returns the log files it deleted. */
 function removeOldDomain(context: ResizeAgentContext, instanceUuid: string): Promise<string[]> {
-  return withConnection(context.libvirtUri, async (conn) => {
+  return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, instanceUuid);
     if (!domain) return [];
     let logs: string[];

@@ -3,5 +3,5 @@ import type { HostAgentContext } from '../index';
 
 export type ResizeAgentContext = Pick<
   HostAgentContext,
-  'hostName' | 'libvirtUri' | 'instancesDir' | 'peers'
+  'hostName' | 'hypervisor' | 'libvirtUri' | 'instancesDir' | 'peers'
 >;

@@ -1,6 +1,6 @@
 /** Defining the instance's domain from a definition the workflow carries, and starting it. */
 import { defineDomain, startDomain } from '../../../virt/libvirt/domain-lifecycle';
-import type { Connection } from '../../../virt/libvirt/binding';
+import type { HypervisorConnection as Connection } from '../../../virt/driver';
 import { migrationFailure } from '../live-migration/failures';
 import { domainUuid } from '../../../virt/libvirt/resize-xml';
 

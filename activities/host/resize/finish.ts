@@ -7,7 +7,6 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import { resolveInstancePath } from '../../../virt/instance-paths';
-import { withConnection } from '../../../virt/libvirt/binding';
 import { parseDomainXml } from '../../../virt/libvirt/live-migration-xml';
 import { migrationFailure } from '../live-migration/failures';
 import { qemuImgInfo, qemuImgResize } from '../../../virt/qemu-img';
@@ -52,7 +51,7 @@ export async function finishResize(
   if (root !== undefined && rootBytes > (await qemuImgInfo(root.path)).virtualSize) {
     await qemuImgResize(root.path, rootBytes);
   }
-  await withConnection(context.libvirtUri, (conn) =>
+  await context.hypervisor.withConnection(context.libvirtUri, (conn) =>
     defineInstance(conn, { instanceUuid: request.instanceUuid, xml, start: request.start }),
   );
 }

@@ -11,7 +11,7 @@ import type {
 } from '../../../workflows/resize-contract';
 import { shutdownDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
-import { DOMAIN_STATE, withConnection, DOMAIN_XML } from '../../../virt/libvirt/binding';
+import { DOMAIN_STATE, DOMAIN_XML } from '../../../virt/libvirt/binding';
 import { findDomain } from '../../../virt/libvirt/domain-lookup';
 import { migrationFailure } from '../live-migration/failures';
 import type { ResizeAgentContext } from './context';
@@ -39,7 +39,7 @@ export function powerOffAndSetAside(
       `shutdown timeout must be 0 or more seconds, not ${request.shutdownTimeoutSeconds}`,
     );
   }
-  return withConnection(context.libvirtUri, async (conn) => {
+  return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, instanceUuid);
     if (!domain) {
       throw migrationFailure('InstanceNotFound', `${subject} has no domain on ${context.hostName}`);

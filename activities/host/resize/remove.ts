@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import { destroyDomain, undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
-import { DOMAIN_XML, withConnection } from '../../../virt/libvirt/binding';
+import { DOMAIN_XML } from '../../../virt/libvirt/binding';
 import { parseDomainXml } from '../../../virt/libvirt/live-migration-xml';
 import { findDomain } from '../../../virt/libvirt/domain-lookup';
 import type { ResizeAgentContext } from './context';
@@ -18,7 +18,7 @@ import { insideInstancesDir, removeEmptyDirs } from './instance-files';
 type RemoveRequest = Parameters<ResizeHostActivities['removeResizedInstance']>[0];
 
 export function removeResized(context: ResizeAgentContext, request: RemoveRequest): Promise<void> {
-  return withConnection(context.libvirtUri, async (conn) => {
+  return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, request.instanceUuid);
     let logs: string[] = [];
     if (domain) {

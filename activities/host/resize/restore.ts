@@ -7,7 +7,6 @@
 import { rm } from 'node:fs/promises';
 import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import { resolveInstancePath } from '../../../virt/instance-paths';
-import { withConnection } from '../../../virt/libvirt/binding';
 import type { ResizeAgentContext } from './context';
 import { defineInstance } from './define-instance';
 import { confineAsideDir, moveFile } from './instance-files';
@@ -35,7 +34,7 @@ export async function restoreAtSource(
     }
   }
   if (asideDir !== null) await rm(asideDir, { recursive: true, force: true });
-  await withConnection(context.libvirtUri, (conn) =>
+  await context.hypervisor.withConnection(context.libvirtUri, (conn) =>
     defineInstance(conn, {
       instanceUuid: request.instanceUuid,
       xml: request.domainXml,
