@@ -96,15 +96,13 @@ async function migrate(
   client: Client,
   fleet: SimFleet,
   name: string,
-  maxConcurrentLiveMigrations: number,
 ): Promise<Outcome> {
   const requestedAt = performance.now();
-  const started = await startLiveMigration(
-    db,
-    client,
-    { maxConcurrentLiveMigrations, schedulerMaxAttempts: 3 },
-    { instance: name, blockMigration: 'auto', requestedBy: 'bench' },
-  );
+  const started = await startLiveMigration(db, client, {
+    instance: name,
+    blockMigration: 'auto',
+    requestedBy: 'bench',
+  });
   const state = await client.workflow.getHandle(started.workflowId).result();
   if ((state as { status: string }).status !== 'completed') {
     throw new Error(`${name}: the migration ended ${JSON.stringify(state)}`);
@@ -151,6 +149,8 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
           FERRY_DATABASE_URL: scratch.url,
           FERRY_TEMPORAL_ADDRESS: server.address,
           FERRY_LOG_LEVEL: 'warn',
+          // Above BURST_CONCURRENCY: no source waits for a slot (see the burst below).
+          FERRY_MAX_CONCURRENT_LIVE_MIGRATIONS: '64',
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       },
@@ -166,15 +166,13 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       connection: workerConnection,
       client,
       namespace: 'default',
-      db,
       fleet,
       log: createLogger({ logLevel: 'warn', logFormat: 'json' }, 'bench'),
     });
     cleanups.add(() => agents.shutdown());
-    // No source waits for a slot: the queue's back-off would be measured, not ferry (after the
-    // burst the scheduler has stacked instances unevenly, so a per-host figure would not do).
-    const slots = options.migrations;
-    const each = (name: string) => migrate(db, client, fleet, name, slots);
+    // No source should wait for a slot: the queue's back-off would be measured, not ferry (after
+    // the burst the scheduler has stacked instances unevenly, so a per-host figure would not do).
+    const each = (name: string) => migrate(db, client, fleet, name);
 
     await each(names[0]);
     const burst = await runAll(names.slice(1), each, { concurrency: BURST_CONCURRENCY });

@@ -1,5 +1,5 @@
 import { Worker } from '@temporalio/worker';
-import { createControlActivities } from '../activities/control';
+import { createControlActivities, operationPolicy } from '../activities/control';
 import { openDatabase } from '../db/database';
 import { CONTROL_TASK_QUEUE } from '../workflows/types';
 import type { FerryConfig } from '../config';
@@ -20,9 +20,12 @@ export async function runControlWorker(config: FerryConfig, logger: Logger): Pro
       namespace: config.temporalNamespace,
       taskQueue: CONTROL_TASK_QUEUE,
       workflowsPath: require.resolve('../workflows'),
-      activities: createControlActivities(db),
+      activities: createControlActivities(db, config),
     });
-    logger.info({ taskQueue: CONTROL_TASK_QUEUE }, 'control worker running');
+    logger.info(
+      { taskQueue: CONTROL_TASK_QUEUE, policy: operationPolicy(config) },
+      'control worker running',
+    );
     await worker.run();
   } finally {
     await connection.close();

@@ -5,7 +5,6 @@
  */
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Database } from '../db/database';
 import { createSimLiveMigrationActivities } from '../activities/host/sim/live-migration';
 import type { SimFleet } from '../activities/host/sim/sim-fleet';
 import { hostTaskQueue } from '../workflows/types';
@@ -21,12 +20,11 @@ export async function startSimAgents(options: {
   connection: NativeConnection;
   client: Client;
   namespace: string;
-  db: Database;
   fleet: SimFleet;
   log: Logger;
 }): Promise<SimAgents> {
-  const { connection, client, namespace, db, fleet, log } = options;
-  const reportProgress = progressReporter(db, client, log);
+  const { connection, client, namespace, fleet, log } = options;
+  const reportProgress = progressReporter(client, log);
   const workers = await Promise.all(
     fleet.hosts.map((hostName) =>
       Worker.create({

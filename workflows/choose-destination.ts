@@ -8,7 +8,12 @@ import { control, hostAgent } from './activity-proxies';
 import { decideBlockMigration } from './block-migration';
 import { errorType, failureMessage, isAgentTimeout } from './failures';
 import type { LiveMigrationRecord } from './live-migration-record';
-import { DESTINATION_REFUSALS, type LiveMigrationInput, type SourceFacts } from './migration-types';
+import {
+  DESTINATION_REFUSALS,
+  type LiveMigrationInput,
+  type LiveMigrationPlan,
+  type SourceFacts,
+} from './migration-types';
 
 export interface Destination {
   host: string;
@@ -61,7 +66,7 @@ async function checkDestination(
 
 export async function chooseDestination(
   record: LiveMigrationRecord,
-  input: LiveMigrationInput,
+  input: LiveMigrationPlan,
   source: SourceFacts,
 ): Promise<Destination> {
   const exclude: string[] = [];

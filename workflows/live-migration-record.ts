@@ -3,8 +3,15 @@
  * workflow's `status` query, its search attributes (the Temporal UI), and the Migration row and
  * instance action events (the database).
  */
-import { upsertSearchAttributes } from '@temporalio/workflow';
-import { control } from './activity-proxies';
+import {
+  condition,
+  isCancellation,
+  log,
+  patched,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { control, progressControl } from './activity-proxies';
+import { failureMessage } from './failures';
 import type {
   LiveMigrationInput,
   LiveMigrationState,
@@ -14,8 +21,18 @@ import type {
 import { FerryDestHost, FerryStatus } from './search-attributes';
 import { asActionEvent } from './action-events';
 
+/**
+ * The agent signals a running job's progress; the workflow writes the latest to the database at
+ * most this often (docs/host-agent.md, "Progress"). Workflows started before keep their commands.
+ */
+const PROGRESS_SAVED_BY_CONTROL = 'progress-saved-by-control';
+const PROGRESS_SAVE_INTERVAL_MS = 2_000;
+
 export class LiveMigrationRecord {
   readonly state: LiveMigrationState;
+  private unsavedProgress: MigrationProgress | undefined;
+  private savingStopped = false;
+  private saving: Promise<void> | undefined;
 
   constructor(input: LiveMigrationInput) {
     this.state = {
@@ -63,6 +80,48 @@ export class LiveMigrationRecord {
 
   progressed(progress: MigrationProgress): void {
     this.state.progress = progress;
+    this.unsavedProgress = progress;
+  }
+
+  /** From now until stopSavingProgress, the latest progress is saved, every 2 s at most. */
+  saveProgressWhileRunning(): void {
+    if (patched(PROGRESS_SAVED_BY_CONTROL)) this.saving = this.saveProgress();
+  }
+
+  /** Ends the saving, after the write in flight if any: none comes after the final state's. */
+  async stopSavingProgress(): Promise<void> {
+    this.savingStopped = true;
+    await this.saving;
+  }
+
+  /**
+   * Waits for progress newer than the last write and at least the interval after it, by workflow
+   * time: the next signal wakes it, so the throttle needs no timer in the history.
+   */
+  private async saveProgress(): Promise<void> {
+    let savedAt = -Infinity;
+    const due = () =>
+      this.unsavedProgress !== undefined && Date.now() - savedAt >= PROGRESS_SAVE_INTERVAL_MS;
+    try {
+      for (;;) {
+        await condition(() => this.savingStopped || due());
+        const progress = this.unsavedProgress;
+        if (this.savingStopped || progress === undefined) return;
+        this.unsavedProgress = undefined;
+        savedAt = Date.now();
+        await progressControl
+          .saveMigrationProgress({ migrationUuid: this.migrationUuid, progress })
+          .catch((error: unknown) => {
+            if (isCancellation(error)) throw error;
+            // Progress is for display: the next write carries newer counters.
+            log.warn('migration progress not saved', { error: failureMessage(error) });
+          });
+      }
+    } catch (error) {
+      // Cancelled with the workflow, whose rollback then writes the final state.
+      if (!isCancellation(error))
+        log.error('progress saving ended', { error: failureMessage(error) });
+    }
   }
 
   /** Runs one step as an instance action event, shown as the current step meanwhile. */

@@ -15,6 +15,7 @@ import { chooseDestination, type Destination } from './choose-destination';
 import { Compensations } from './compensations';
 import { errorType, failureMessage } from './failures';
 import { LiveMigrationRecord } from './live-migration-record';
+import { liveMigrationPlan } from './operation-policy';
 import {
   abortUpdate,
   forceCompleteUpdate,
@@ -24,6 +25,7 @@ import {
 import type {
   InstanceDisk,
   LiveMigrationInput,
+  LiveMigrationPlan,
   LiveMigrationState,
   LiveMigrationStatus,
   MigrationResult,
@@ -51,9 +53,9 @@ function cancelledByRequest(): ApplicationFailure {
   });
 }
 
-export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigrationState> {
-  const record = new LiveMigrationRecord(input);
-  const { migrationUuid, instanceUuid, sourceHost } = input;
+export async function liveMigration(request: LiveMigrationInput): Promise<LiveMigrationState> {
+  const record = new LiveMigrationRecord(request);
+  const { migrationUuid, instanceUuid, sourceHost } = request;
   let abortRequested = false;
   let migrating: CancellationScope | undefined;
   setHandler(statusQuery, () => record.state);
@@ -76,6 +78,7 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
     },
     { validator: () => refuseUnless(record.state, ['running'], 'force-complete') },
   );
+  const input = await liveMigrationPlan(request);
 
   try {
     await control.beginInstanceOperation({
@@ -131,6 +134,7 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
     if (abortRequested) throw cancelledByRequest();
 
     await record.transition('running', 'compute_live_migration');
+    record.saveProgressWhileRunning();
     migrationStarted = true;
     undo.add(`resume the instance on ${sourceHost} if it was paused`, async () => {
       await compensatingAgent(sourceHost).resumeInstance({ instanceUuid });
@@ -152,7 +156,7 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
 
 async function waitForSlot(
   record: LiveMigrationRecord,
-  input: LiveMigrationInput,
+  input: LiveMigrationPlan,
   aborted: () => boolean,
 ): Promise<void> {
   await record.transition('queued');
@@ -193,6 +197,7 @@ async function finish(
   files: SourceFiles,
   result: MigrationResult,
 ): Promise<LiveMigrationState> {
+  await record.stopSavingProgress();
   record.progressed(result.progress);
   await record
     .step('compute_post_live_migration', () =>
@@ -258,6 +263,7 @@ function rollBack(
   failure: Failure,
 ): Promise<LiveMigrationState> {
   return CancellationScope.nonCancellable(async () => {
+    await record.stopSavingProgress();
     const { destination } = failure;
     if (failure.migrationStarted && destination) {
       const landed = await landedOnDestination(input, destination.host);

@@ -10,7 +10,10 @@ import type {
   InstanceLocation,
   InstanceSnapshot,
   LiveMigrationStatus,
+  MigrationProgress,
   MigrationResult,
+  OperationPolicy,
+  PeerHost,
   SourceFacts,
 } from './migration-types';
 
@@ -52,8 +55,23 @@ export interface MigrationControlActivities {
 
   recordActionEvent(record: ActionEventRecord): Promise<void>;
 
-  /** The Host row's libvirt URI (as peers reach it), for a peer-to-peer migration. */
-  describeHost(request: { host: string }): Promise<{ name: string; libvirtUri: string }>;
+  /**
+   * The Host row as peers reach the host (libvirt URI, sshd, pinned key, instances dir), for the
+   * host activities that work with it. Fails with NoValidHost when it is not registered.
+   */
+  describeHost(request: { host: string }): Promise<PeerHost>;
+
+  /** The control worker's policy (its configuration), which the workflows read at their start. */
+  describePolicy(): Promise<OperationPolicy>;
+
+  /**
+   * Records a running live migration's latest progress (byte counters, instance progress) while
+   * its status is running; returns whether it did. Never touches a migration that has ended.
+   */
+  saveMigrationProgress(request: {
+    migrationUuid: string;
+    progress: MigrationProgress;
+  }): Promise<boolean>;
 
   /**
    * Filters and weighs the Host rows against the instance's size and the current claims; returns

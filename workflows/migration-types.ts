@@ -21,12 +21,50 @@ export interface LiveMigrationInput {
   /** The destination the caller named, or null for the scheduler's choice. */
   requestedHost: string | null;
   blockMigration: BlockMigration;
-  /** At most this many outgoing live migrations per source host run at once (Nova's default 1). */
-  maxConcurrentPerSource: number;
-  /** How many destinations the scheduler may try after failed pre-checks. */
-  schedulerMaxAttempts: number;
   /** Who asked (an API token's role and name, or `cli`), for the instance action. */
   requestedBy: string;
+  /**
+   * The caller's max_concurrent_live_migrations, present only in histories recorded before the
+   * workflow asked the control plane (docs/host-agent.md, "Policy").
+   */
+  maxConcurrentPerSource?: number;
+  /** The caller's scheduler_max_attempts, likewise only in those histories. */
+  schedulerMaxAttempts?: number;
+}
+
+/** A live migration's input with the policy it runs under, as the workflow's steps use it. */
+export type LiveMigrationPlan = LiveMigrationInput & {
+  maxConcurrentPerSource: number;
+  schedulerMaxAttempts: number;
+};
+
+/**
+ * The control plane's policy: the control worker's configuration, which every workflow reads at
+ * its start whoever started it (docs/host-agent.md, "Policy").
+ */
+export interface OperationPolicy {
+  /** resize_confirm_window: seconds until a resize confirms itself; 0 waits forever. */
+  resizeConfirmWindowSeconds: number;
+  /** max_concurrent_live_migrations: outgoing live migrations per source host at once. */
+  maxConcurrentLiveMigrations: number;
+  /** scheduler_max_attempts: destinations tried before NoValidHost. */
+  schedulerMaxAttempts: number;
+}
+
+/**
+ * A host as its peers reach it, from its Host row: what a host activity needs to know of another
+ * host, handed to it by the workflow since agents never read the database.
+ */
+export interface PeerHost {
+  name: string;
+  /** Its libvirt URI as peers reach it (peer-to-peer live migration). */
+  libvirtUri: string;
+  /** Its sshd (resize disk copies), with the only host key it may present. */
+  sshAddress: string | null;
+  sshPort: number;
+  /** "ssh-ed25519 AAAA...", or null when none is registered (ferry then copies nothing there). */
+  sshHostKey: string | null;
+  instancesDir: string;
 }
 
 /** The flavor-derived size of an instance, as claims and pre-checks need it. */

@@ -8,6 +8,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  patched,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -15,6 +16,7 @@ import { asActionEvent } from './action-events';
 import { control, copyingAgent, resizeControl, resizingAgent } from './activity-proxies';
 import { Compensations } from './compensations';
 import { errorType, failureMessage } from './failures';
+import { resizePlan } from './operation-policy';
 import {
   confirmSignal,
   confirmUpdate,
@@ -24,6 +26,7 @@ import {
 } from './resize-messages';
 import type {
   ResizeInput,
+  ResizePlan,
   ResizeSourceSnapshot,
   ResizeState,
   ResizeStatus,
@@ -33,17 +36,20 @@ import { FerryDestHost, FerryStatus } from './search-attributes';
 
 type Decision = 'confirm' | 'revert' | 'auto-confirm';
 
+/** The destination's sshd and key come from the control plane: agents read no database. */
+const COPY_PEER_FROM_CONTROL = 'copy-peer-from-control';
+
 function failure(type: string, message: string, state: ResizeState): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: [state] });
 }
 
-export async function resize(input: ResizeInput): Promise<ResizeState> {
-  const { migrationUuid, instanceUuid, sourceHost } = input;
+export async function resize(request: ResizeInput): Promise<ResizeState> {
+  const { migrationUuid, instanceUuid, sourceHost } = request;
   const state: ResizeState = {
     migrationUuid,
     instanceUuid,
-    instanceName: input.instanceName,
-    operation: input.migrationType,
+    instanceName: request.instanceName,
+    operation: request.migrationType,
     status: 'pre-migrating',
     step: 'resize_prep',
     sourceHost,
@@ -93,6 +99,7 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
   setHandler(revertSignal, () => {
     if (state.status === 'finished') decision ??= 'revert';
   });
+  const input = await resizePlan(request);
 
   try {
     await resizeControl.beginResize({ migrationUuid, requestedBy: input.requestedBy });
@@ -119,7 +126,7 @@ type Progress = (status: ResizeStatus, taskState: ResizeTaskState | null) => Pro
 
 /** Steps 2–5: destination, power off, copy, define and start there; rolled back on failure. */
 async function migrateAndFinish(
-  input: ResizeInput,
+  input: ResizePlan,
   state: ResizeState,
   progress: Progress,
 ): Promise<ResizeSourceSnapshot> {
@@ -165,6 +172,9 @@ async function migrateAndFinish(
       );
       state.totalBytes = snapshot.disks.reduce((sum, disk) => sum + disk.virtualSizeBytes, 0);
       state.copiedBytes = 0;
+      const peer = patched(COPY_PEER_FROM_CONTROL)
+        ? { dest: await control.describeHost({ host: dest }) }
+        : {};
       for (const disk of snapshot.disks) {
         const copied = await asActionEvent(migrationUuid, `copy_disk:${disk.target}`, () =>
           copyingAgent(sourceHost).copyDiskToHost({
@@ -172,6 +182,7 @@ async function migrateAndFinish(
             disk,
             asideDir: snapshot.asideDir as string,
             destHost: dest,
+            ...peer,
           }),
         );
         state.copiedBytes += copied.bytesSent;
@@ -228,7 +239,7 @@ function grownRootDiskGiB(input: ResizeInput): number {
 }
 
 /** The scheduler's choices in order, the first that can be claimed (the source only if allowed). */
-async function chooseResizeDestination(input: ResizeInput): Promise<string> {
+async function chooseResizeDestination(input: ResizePlan): Promise<string> {
   const exclude: string[] = [];
   const refused: string[] = [];
   for (let attempt = 1; attempt <= input.schedulerMaxAttempts; attempt++) {

@@ -12,14 +12,15 @@ import type { PeerAccess } from './resize/peer-access';
 export interface HostAgentContext {
   /** The host's name, as registered (its Host row). */
   hostName: string;
-  /** The libvirt URI of the host this agent serves, from its Host row. */
+  /** The libvirt URI of the host this agent serves, from the agent's own configuration. */
   libvirtUri: string;
-  /** The host's instances dir, from its Host row: every disk ferry touches lies inside it. */
+  /** The host's instances dir, from the agent's configuration: every disk ferry touches lies inside it. */
   instancesDir: string;
   liveMigration: LiveMigrationSettings;
   /**
-   * Saves a running migration's progress (its Migration row) and tells its workflow. Called from
-   * inside the migrating activity; the live-migration monitor logs its failures and carries on.
+   * Tells a running migration's workflow its progress, which the control plane then saves (the
+   * agent has no database). Called from inside the migrating activity; the live-migration monitor
+   * logs its failures and carries on.
    */
   reportProgress(migrationUuid: string, progress: MigrationProgress): Promise<void>;
   /** How this host reaches other hosts' sshd to copy disks (resize); without it, no copies. */
@@ -30,7 +31,8 @@ export interface HostAgentContext {
 export function createHostActivities(context: HostAgentContext) {
   return {
     async describeHypervisor(): Promise<HypervisorInfo> {
-      return withConnection(context.libvirtUri, hypervisorInfo);
+      const info = await withConnection(context.libvirtUri, hypervisorInfo);
+      return { ...info, instancesDir: context.instancesDir };
     },
     ...createLiveMigrationActivities(context),
     ...createResizeActivities(context),

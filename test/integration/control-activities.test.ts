@@ -8,6 +8,12 @@ import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 const GiB = 2 ** 30;
 
+const POLICY_CONFIG = {
+  resizeConfirmWindowSeconds: 60,
+  maxConcurrentLiveMigrations: 1,
+  schedulerMaxAttempts: 3,
+};
+
 const progress: MigrationProgress = {
   memoryTotalBytes: 2 * GiB,
   memoryProcessedBytes: 1.5 * GiB,
@@ -54,7 +60,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
       scratch = await scratchDatabase(provider);
       await migrateDatabase(scratch.url);
       db = await openDatabase(scratch.url);
-      control = createControlActivities(db);
+      control = createControlActivities(db, POLICY_CONFIG);
     });
 
     afterAll(async () => {
@@ -364,9 +370,10 @@ describe.each(['sqlite', 'postgresql'] as const)(
 
     describe('describeHost', () => {
       it("returns a host's libvirt URI, and NoValidHost for a host not registered", async () => {
-        expect(await control.describeHost({ host: 'host2' })).toEqual({
+        expect(await control.describeHost({ host: 'host2' })).toMatchObject({
           name: 'host2',
           libvirtUri: 'qemu+tcp://10.0.0.2/system',
+          sshPort: 22,
         });
         await expect(control.describeHost({ host: 'nohost' })).rejects.toMatchObject(
           failure('NoValidHost', 'host nohost is not registered'),
@@ -508,8 +515,11 @@ describe.each(['sqlite', 'postgresql'] as const)(
             const first = await acceptMigration();
             const second = await acceptMigration('other');
             const outcomes = await Promise.allSettled([
-              createControlActivities(db).claimResources({ migrationUuid: first, host: 'host2' }),
-              createControlActivities(other).claimResources({
+              createControlActivities(db, POLICY_CONFIG).claimResources({
+                migrationUuid: first,
+                host: 'host2',
+              }),
+              createControlActivities(other, POLICY_CONFIG).claimResources({
                 migrationUuid: second,
                 host: 'host2',
               }),
@@ -576,7 +586,10 @@ describe.each(['sqlite', 'postgresql'] as const)(
         const uuids: string[] = [];
         for (const name of ['a', 'b', 'c', 'd', 'e']) uuids.push(await queued(name));
         await withSecondWorker(async (other) => {
-          const clients = [createControlActivities(db), createControlActivities(other)];
+          const clients = [
+            createControlActivities(db, POLICY_CONFIG),
+            createControlActivities(other, POLICY_CONFIG),
+          ];
           const granted = await Promise.all(
             uuids.map((uuid, i) =>
               clients[i % 2].acquireMigrationSlot({ migrationUuid: uuid, limit: 2 }),
@@ -734,9 +747,11 @@ describe.each(['sqlite', 'postgresql'] as const)(
     });
 
     describe('saveMigrationProgress', () => {
-      it("saves the byte counters and the instance's progress, rounded", async () => {
+      it("saves the byte counters and the instance's progress, rounded, while running", async () => {
         const uuid = await acceptMigration();
-        await saveMigrationProgress(db, uuid, progress);
+        expect(await saveMigrationProgress(db, { migrationUuid: uuid, progress })).toBe(false);
+        await db.migration.update({ where: { uuid }, data: { status: 'running' } });
+        expect(await saveMigrationProgress(db, { migrationUuid: uuid, progress })).toBe(true);
         expect(await migrationRow(uuid)).toMatchObject({
           memoryTotalBytes: 2n * 2n ** 30n,
           memoryProcessedBytes: 3n * 2n ** 29n,
@@ -746,11 +761,16 @@ describe.each(['sqlite', 'postgresql'] as const)(
           diskRemainingBytes: 6n * 2n ** 30n,
         });
         expect((await instance()).progress).toBe(67);
-        await expect(
-          saveMigrationProgress(db, 'no-such-migration', progress),
-        ).rejects.toMatchObject(
-          failure('MigrationError', 'migration no-such-migration is not recorded'),
+        await db.migration.update({ where: { uuid }, data: { status: 'completed' } });
+        const later = { ...progress, memoryProcessedBytes: 0, percent: 1 };
+        expect(await saveMigrationProgress(db, { migrationUuid: uuid, progress: later })).toBe(
+          false,
         );
+        expect(await migrationRow(uuid)).toMatchObject({ memoryProcessedBytes: 3n * 2n ** 29n });
+        expect((await instance()).progress).toBe(67);
+        expect(
+          await saveMigrationProgress(db, { migrationUuid: 'no-such-migration', progress }),
+        ).toBe(false);
       });
     });
   },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createControlActivities } from '../../activities/control';
+import { loadConfig } from '../../config';
 import { openDatabase, type Database } from '../../db/database';
 import { readHostStates } from '../../db/host-state';
 import { migrateDatabase } from '../../db/migrate';
@@ -21,7 +22,7 @@ describe.each(['sqlite', 'postgresql'] as const)('resize control activities on %
     scratch = await scratchDatabase(provider);
     await migrateDatabase(scratch.url);
     db = await openDatabase(scratch.url);
-    control = createControlActivities(db);
+    control = createControlActivities(db, loadConfig({}));
   });
 
   afterAll(async () => {

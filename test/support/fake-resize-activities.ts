@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MigrationControlActivities } from '../../workflows/migration-activities';
 import type { ResizeControlActivities, ResizeHostActivities } from '../../workflows/resize-types';
+import { fakePeer, fakePolicy } from './fake-migration-activities';
 
 type Control = Pick<
   MigrationControlActivities,
@@ -13,6 +14,8 @@ type Control = Pick<
   | 'selectDestinations'
   | 'claimResources'
   | 'releaseClaims'
+  | 'describeHost'
+  | 'describePolicy'
 > &
   ResizeControlActivities;
 
@@ -33,6 +36,9 @@ export class FakeResizeFleet {
   readonly disks = new Map<string, 'in-place' | 'aside'>();
   /** Whether the source's power-off waits until released (to act while the resize runs). */
   powerOffGate: Promise<void> | undefined;
+  policy = fakePolicy();
+  /** The destination each disk copy was told to reach. */
+  readonly copyPeers: unknown[] = [];
 
   constructor(
     readonly source: string,
@@ -63,6 +69,11 @@ export class FakeResizeFleet {
         this.migration.status = update.status;
       },
       recordActionEvent: async () => undefined,
+      describeHost: async ({ host }) => fakePeer(host),
+      describePolicy: async () => {
+        this.enter('describePolicy');
+        return this.policy;
+      },
       selectDestinations: async (request) => {
         this.enter('selectDestinations');
         return [request.requestedHost ?? this.hosts.find((h) => h !== this.source) ?? this.source];
@@ -149,8 +160,9 @@ export class FakeResizeFleet {
           wasRunning: true,
         };
       },
-      copyDiskToHost: async ({ destHost }) => {
+      copyDiskToHost: async ({ destHost, dest }) => {
         this.enter('copyDiskToHost', host);
+        this.copyPeers.push(dest);
         this.disks.set(destHost, 'in-place');
         return { bytesSent: 1 << 20, digest: 'd' };
       },
