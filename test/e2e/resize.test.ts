@@ -34,8 +34,8 @@ describeLab('cold migration and resize on the lab', () => {
     );
     expect(flavor).toMatchObject({ code: 0 });
   });
-  const operate = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const result = await ferry([...args, '--wait', '--json'], { ...stack.env, ...extraEnv });
+  const operate = async (args: string[]) => {
+    const result = await ferry([...args, '--wait', '--json'], stack.env);
     return { ...result, state: result.code === 0 ? JSON.parse(result.stdout) : undefined };
   };
   const dumpxml = (hostName: string, guest: string) =>
@@ -130,8 +130,9 @@ describeLab('cold migration and resize on the lab', () => {
   it('confirms by itself when resize_confirm_window passes, and records it as an auto-confirm', async () => {
     await bootLabInstance(stack.config, { name: 'eta', host: 'host1' });
     await counting('host1', 'eta');
-    const window = { FERRY_RESIZE_CONFIRM_WINDOW: String(CONFIRM_WINDOW_S) };
-    const { code, stderr, state } = await operate(['migrate', 'eta', '--host', 'host3'], window);
+    // The window is the control plane's: the CLI's own setting would not count.
+    await stack.restartControl({ FERRY_RESIZE_CONFIRM_WINDOW: String(CONFIRM_WINDOW_S) });
+    const { code, stderr, state } = await operate(['migrate', 'eta', '--host', 'host3']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(Date.parse(state.confirmDeadline)).toBeGreaterThan(Date.now());
     const row = await instance('eta');
@@ -147,6 +148,7 @@ describeLab('cold migration and resize on the lab', () => {
     });
     expect(events.map((e) => e.event)).toContain('auto_confirm');
     await recordHistory('eta', 'cold-migration-auto-confirmed');
+    await stack.restartControl({});
   });
 
   it('survives kill -9 of the source agent mid-copy: the restarted agent resumes the copy from its offset', async () => {
