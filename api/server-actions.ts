@@ -109,7 +109,7 @@ export function serverActionRoutes(deps: ApiDeps, updates: WorkflowUpdates): Rou
           throw badRequest("Can't force to a non-provided destination");
         }
         await checkDestination(instance, host);
-        await startLiveMigration(db, client, config, {
+        await startLiveMigration(db, client, {
           instance: instance.uuid,
           host,
           blockMigration:

@@ -72,7 +72,7 @@ async function ferryLiveMigration(bench: Bench, guest: string): Promise<number> 
   const source = await whereIs(bench, guest);
   const dest = otherHost(bench, source.name);
   const started = performance.now();
-  const migration = await startLiveMigration(bench.db, bench.client, bench.config, {
+  const migration = await startLiveMigration(bench.db, bench.client, {
     instance: guest,
     host: dest.name,
     blockMigration: 'auto',

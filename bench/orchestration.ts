@@ -98,15 +98,13 @@ async function migrate(
   client: Client,
   fleet: SimFleet,
   name: string,
-  maxConcurrentLiveMigrations: number,
 ): Promise<Outcome> {
   const requestedAt = performance.now();
-  const started = await startLiveMigration(
-    db,
-    client,
-    { maxConcurrentLiveMigrations, schedulerMaxAttempts: 3 },
-    { instance: name, blockMigration: 'auto', requestedBy: 'bench' },
-  );
+  const started = await startLiveMigration(db, client, {
+    instance: name,
+    blockMigration: 'auto',
+    requestedBy: 'bench',
+  });
   const state = await client.workflow.getHandle(started.workflowId).result();
   if ((state as { status: string }).status !== 'completed') {
     throw new Error(`${name}: the migration ended ${JSON.stringify(state)}`);
@@ -154,6 +152,8 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
           FERRY_TEMPORAL_ADDRESS: server.address,
           FERRY_LOG_LEVEL: 'warn',
           FERRY_MAX_CONCURRENT_MIGRATIONS: String(options.migrations),
+          // Above BURST_CONCURRENCY: no source waits for a slot (see the burst below).
+          FERRY_MAX_CONCURRENT_LIVE_MIGRATIONS: '64',
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       },
@@ -169,16 +169,14 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       connection: workerConnection,
       client,
       namespace: 'default',
-      db,
       fleet,
       liveMigration: liveMigrationSettings(loadConfig({})),
       log: createLogger({ logLevel: 'warn', logFormat: 'json' }, 'bench'),
     });
     cleanups.add(() => agents.shutdown());
-    // No source waits for a slot (nor the fleet, above): the queue's back-off would be measured, not ferry (after the
-    // burst the scheduler has stacked instances unevenly, so a per-host figure would not do).
-    const slots = options.migrations;
-    const each = (name: string) => migrate(db, client, fleet, name, slots);
+    // No source (nor the fleet) should wait for a slot: the queue's back-off would be measured, not ferry (after
+    // the burst the scheduler has stacked instances unevenly, so a per-host figure would not do).
+    const each = (name: string) => migrate(db, client, fleet, name);
 
     await each(names[0]);
     const burst = await runAll(names.slice(1), each, { concurrency: BURST_CONCURRENCY });

@@ -1,5 +1,14 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, redactUrl, type FerryConfig } from '../config';
+import {
+  AGENT_OPTIONS,
+  APPLIES_TO,
+  ConfigError,
+  loadAgentConfig,
+  loadConfig,
+  OPTIONS,
+  redactUrl,
+  type FerryConfig,
+} from '../config';
 import { createLogger } from '../config/logging';
 import { UsageError } from './usage-error';
 
@@ -9,7 +18,8 @@ import { UsageError } from './usage-error';
 const USAGE = `usage: ferry COMMAND
   dev                      the whole stack on this machine (what npm start runs)
   control                  the control worker (workflows, database, scheduler)
-  agent --host NAME        the host agent of a compute host
+  agent --host NAME [--libvirt-uri URI] [--instances-dir DIR]
+                           the host agent of a compute host (no database: docs/host-agent.md)
   api                      the REST API
   hosts add NAME --libvirt-uri URI [--ssh-address A] [--ssh-port P] [--ssh-host-key K]
             [--instances-dir D] [--json]
@@ -90,9 +100,45 @@ function showConfig(config: FerryConfig, args: string[]): string {
     apiTokens: config.apiTokens.map((token) => ({ token: '***', role: token.role })),
   };
   if (values.json) return JSON.stringify(shown);
-  return Object.entries(shown)
-    .map(([key, value]) => `${key} = ${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join('\n');
+  const line = (key: string, value: unknown) =>
+    `  ${key} = ${typeof value === 'string' ? value : JSON.stringify(value)}`;
+  const groups = Object.entries(APPLIES_TO).map(([group, heading]) => {
+    const settings = OPTIONS.filter((spec) => spec.appliesTo === group);
+    const lines = settings.map((spec) => line(spec.key, shown[spec.key]));
+    if (group === 'host agent') {
+      lines.push(
+        ...AGENT_OPTIONS.map((spec) =>
+          line(spec.key, `${process.env[spec.env] || spec.default} (${spec.env} or ${spec.flag})`),
+        ),
+      );
+    }
+    return [`${heading}:`, ...lines].join('\n');
+  });
+  return groups.join('\n');
+}
+
+/** `ferry agent`: the agent's settings, refusing a database (it never opens one). */
+async function runAgent(config: FerryConfig, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string' },
+      'libvirt-uri': { type: 'string' },
+      'instances-dir': { type: 'string' },
+      database: { type: 'string' },
+    },
+  });
+  if (values.database !== undefined) {
+    throw new UsageError('--database: a host agent never opens the database (docs/host-agent.md)');
+  }
+  if (!values.host) throw new UsageError('usage: ferry agent --host NAME');
+  const agent = loadAgentConfig({
+    ...(values['libvirt-uri'] ? { libvirtUri: values['libvirt-uri'] } : {}),
+    ...(values['instances-dir'] ? { instancesDir: values['instances-dir'] } : {}),
+  });
+  const { runHostAgent } = await import('../worker/agent.js');
+  await runHostAgent(config, agent, createLogger(config, 'agent'), values.host);
+  return 0;
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -116,13 +162,8 @@ async function run(argv: string[]): Promise<number> {
       await runControlWorker(config, createLogger(config, 'control'));
       return 0;
     }
-    case 'agent': {
-      const { values } = parseArgs({ args, options: { host: { type: 'string' } } });
-      if (!values.host) throw new UsageError('usage: ferry agent --host NAME');
-      const { runHostAgent } = await import('../worker/agent.js');
-      await runHostAgent(config, createLogger(config, 'agent'), values.host);
-      return 0;
-    }
+    case 'agent':
+      return runAgent(config, args);
     case 'api':
       return serveApi(config);
     case 'hosts': {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/database';
-import type { FerryConfig } from '../config';
 import { instanceWorkflowId } from '../workflows/operation-types';
 import type { BlockMigration, LiveMigrationInput } from '../workflows/live-migration-contract';
 import { findInstance } from './find-instance';
@@ -27,7 +26,6 @@ export interface LiveMigrationRequest {
 export async function startLiveMigration(
   db: Database,
   client: Client,
-  config: Pick<FerryConfig, 'maxConcurrentLiveMigrations' | 'schedulerMaxAttempts'>,
   request: LiveMigrationRequest,
 ): Promise<StartedMigration> {
   const instance = await findInstance(db, request.instance);
@@ -88,8 +86,6 @@ export async function startLiveMigration(
     sourceHost: instance.hostName,
     requestedHost: request.host ?? null,
     blockMigration: request.blockMigration,
-    maxConcurrentPerSource: config.maxConcurrentLiveMigrations,
-    schedulerMaxAttempts: config.schedulerMaxAttempts,
     requestedBy: request.requestedBy,
   };
   return startInstanceWorkflow(db, client, {

@@ -18,13 +18,8 @@ export interface ResizeRequest {
   requestedBy: string;
 }
 
-type ResizeConfig = Pick<
-  FerryConfig,
-  | 'allowResizeToSameHost'
-  | 'resizeConfirmWindowSeconds'
-  | 'schedulerMaxAttempts'
-  | 'shutdownTimeoutSeconds'
->;
+/** The requesting process's settings a resize takes; its policy is the control plane's. */
+type ResizeConfig = Pick<FerryConfig, 'allowResizeToSameHost' | 'shutdownTimeoutSeconds'>;
 
 async function findFlavor(db: Database, idOrName: string): Promise<Flavor> {
   const flavor = await db.flavor.findFirst({
@@ -132,9 +127,7 @@ export async function startResize(
     oldSize: size(oldFlavor),
     newSize: size(newFlavor),
     allowSameHost: config.allowResizeToSameHost,
-    confirmWindowSeconds: config.resizeConfirmWindowSeconds,
     shutdownTimeoutSeconds: config.shutdownTimeoutSeconds,
-    schedulerMaxAttempts: config.schedulerMaxAttempts,
     requestedBy: request.requestedBy,
   };
   return startInstanceWorkflow(db, client, {

@@ -71,7 +71,35 @@ interface OptionSpec<K extends keyof FerryConfig> {
   describe: string;
   /** How the default reads in documentation. */
   shownDefault: string;
+  /** Whose setting it is: which process's value applies (`ferry config` groups by it). */
+  appliesTo: AppliesTo;
 }
+
+/**
+ * Which process's value of a setting counts. Policy is the control plane's: a workflow reads it
+ * from the control worker at its start, whoever started it (docs/host-agent.md, "Policy").
+ */
+export type AppliesTo =
+  | 'every process'
+  | 'control plane'
+  | 'host agent'
+  | 'requesting process'
+  | 'database users'
+  | 'API'
+  | 'ferry dev';
+
+/** What each group means, as `ferry config` heads it. */
+export const APPLIES_TO: Record<AppliesTo, string> = {
+  'every process': 'every process',
+  'control plane':
+    "control plane (ferry control): policy of every operation, whoever starts it; the control worker's value applies",
+  'host agent':
+    "host agent (ferry agent): each agent's own value applies to the migrations it runs",
+  'requesting process': 'requesting process (the CLI or API that starts a resize)',
+  'database users': 'database (control plane, API and CLI; never a host agent)',
+  API: 'API (ferry api)',
+  'ferry dev': 'ferry dev (npm start)',
+};
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parse<number> {
   return (raw, name) => {
@@ -177,6 +205,7 @@ export const OPTIONS = [
     parse: (raw, name) => resolve(projectRoot(), nonEmpty(raw, name)),
     describe: 'Where the dev server, SQLite database and lab keep their files',
     shownDefault: '`data/`',
+    appliesTo: 'every process',
   }),
   option({
     key: 'temporalAddress',
@@ -186,6 +215,7 @@ export const OPTIONS = [
     parse: hostPort,
     describe: 'Temporal frontend (HOST:PORT)',
     shownDefault: '`127.0.0.1:7233`',
+    appliesTo: 'every process',
   }),
   option({
     key: 'temporalNamespace',
@@ -195,6 +225,7 @@ export const OPTIONS = [
     parse: nonEmpty,
     describe: 'Temporal namespace',
     shownDefault: '`default`',
+    appliesTo: 'every process',
   }),
   option({
     key: 'temporalUiPort',
@@ -204,6 +235,7 @@ export const OPTIONS = [
     parse: integer(1, 65535),
     describe: 'Web UI port of the dev server that `npm start` runs',
     shownDefault: '8233',
+    appliesTo: 'ferry dev',
   }),
   option({
     key: 'temporalTlsCaFile',
@@ -213,6 +245,7 @@ export const OPTIONS = [
     parse: readablePath,
     describe: "CA certificate (PEM) that signed the Temporal frontend's; setting it turns TLS on",
     shownDefault: 'none',
+    appliesTo: 'every process',
   }),
   option({
     key: 'temporalTlsCertFile',
@@ -222,6 +255,7 @@ export const OPTIONS = [
     parse: readablePath,
     describe: 'Client certificate (PEM) for mutual TLS to Temporal; needs the key too',
     shownDefault: 'none',
+    appliesTo: 'every process',
   }),
   option({
     key: 'temporalTlsKeyFile',
@@ -231,6 +265,7 @@ export const OPTIONS = [
     parse: readablePath,
     describe: "The client certificate's private key (PEM)",
     shownDefault: 'none',
+    appliesTo: 'every process',
   }),
   option({
     key: 'temporalTlsServerName',
@@ -240,6 +275,7 @@ export const OPTIONS = [
     parse: nonEmpty,
     describe: "Name to check the frontend's certificate against, when not the address's host",
     shownDefault: 'address host',
+    appliesTo: 'every process',
   }),
   option({
     key: 'databaseUrl',
@@ -252,6 +288,7 @@ export const OPTIONS = [
     parse: databaseUrl,
     describe: '`file:PATH` for SQLite or `postgresql://…`; falls back to `DATABASE_URL`',
     shownDefault: '`file:data/ferry.db`',
+    appliesTo: 'database users',
   }),
   option({
     key: 'resizeConfirmWindowSeconds',
@@ -261,6 +298,7 @@ export const OPTIONS = [
     parse: integer(0),
     describe: 'Seconds a resize waits in VERIFY_RESIZE before it confirms itself; 0 = never',
     shownDefault: '86400',
+    appliesTo: 'control plane',
   }),
   option({
     key: 'allowResizeToSameHost',
@@ -270,6 +308,7 @@ export const OPTIONS = [
     parse: boolean,
     describe: 'Let the scheduler keep a resized instance on its own host',
     shownDefault: 'false',
+    appliesTo: 'requesting process',
   }),
   option({
     key: 'shutdownTimeoutSeconds',
@@ -280,6 +319,7 @@ export const OPTIONS = [
     describe:
       'Seconds (at most 240) a resize waits for a graceful guest shutdown before it destroys the domain',
     shownDefault: '60',
+    appliesTo: 'requesting process',
   }),
   option({
     key: 'maxConcurrentLiveMigrations',
@@ -289,6 +329,7 @@ export const OPTIONS = [
     parse: integer(1, 64),
     describe: 'Outgoing live migrations per source host at once; the rest wait as `queued`',
     shownDefault: '1',
+    appliesTo: 'control plane',
   }),
   option({
     key: 'maxConcurrentMigrations',
@@ -297,6 +338,7 @@ export const OPTIONS = [
     default: fixed(5),
     parse: integer(1, 100_000),
     describe: 'Migrations of any kind at once in the whole fleet; the rest wait as `queued`',
+    appliesTo: 'control plane',
     shownDefault: '5',
   }),
   option({
@@ -307,6 +349,7 @@ export const OPTIONS = [
     parse: integer(0),
     describe: 'Seconds per GiB of data before the timeout action; 0 = no timeout',
     shownDefault: '800',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'liveMigrationTimeoutAction',
@@ -316,6 +359,7 @@ export const OPTIONS = [
     parse: oneOf<LiveMigrationTimeoutAction>('abort', 'force_complete'),
     describe: 'What the completion timeout does: `abort` or `force_complete`',
     shownDefault: '`abort`',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'liveMigrationProgressTimeoutSeconds',
@@ -325,6 +369,7 @@ export const OPTIONS = [
     parse: integer(0),
     describe: 'Abort when data remaining has not dropped for this long; 0 = never',
     shownDefault: '150',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'liveMigrationMaxDowntimeMs',
@@ -334,6 +379,7 @@ export const OPTIONS = [
     parse: integer(100),
     describe: 'Maximum guest downtime (ms) the downtime steps end at',
     shownDefault: '500',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'liveMigrationDowntimeSteps',
@@ -343,6 +389,7 @@ export const OPTIONS = [
     parse: integer(3),
     describe: 'Number of steps to reach the maximum downtime',
     shownDefault: '10',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'liveMigrationDowntimeDelayPerGiB',
@@ -352,6 +399,7 @@ export const OPTIONS = [
     parse: integer(3),
     describe: 'Seconds per GiB of data between downtime steps',
     shownDefault: '75',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'liveMigrationBandwidthMiBs',
@@ -361,6 +409,7 @@ export const OPTIONS = [
     parse: integer(0),
     describe: 'Migration bandwidth cap in MiB/s; 0 = unlimited',
     shownDefault: '0',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'liveMigrationPermitPostCopy',
@@ -370,6 +419,7 @@ export const OPTIONS = [
     parse: boolean,
     describe: 'Force-complete may switch to post-copy (else it pauses the guest)',
     shownDefault: 'false',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'liveMigrationPermitAutoConverge',
@@ -379,6 +429,7 @@ export const OPTIONS = [
     parse: boolean,
     describe: 'Let QEMU throttle the guest CPU so a busy guest converges',
     shownDefault: 'false',
+    appliesTo: 'host agent',
   }),
   option({
     key: 'schedulerMaxAttempts',
@@ -388,6 +439,7 @@ export const OPTIONS = [
     parse: integer(1, 100),
     describe: 'Destinations tried (the choice plus alternates) before NoValidHost',
     shownDefault: '3',
+    appliesTo: 'control plane',
   }),
   option({
     key: 'apiHost',
@@ -397,6 +449,7 @@ export const OPTIONS = [
     parse: nonEmpty,
     describe: 'Address the REST API binds to',
     shownDefault: '`127.0.0.1`',
+    appliesTo: 'API',
   }),
   option({
     key: 'apiPort',
@@ -406,6 +459,7 @@ export const OPTIONS = [
     parse: integer(1, 65535),
     describe: 'REST API port',
     shownDefault: '8774',
+    appliesTo: 'API',
   }),
   option({
     key: 'apiTokens',
@@ -416,6 +470,7 @@ export const OPTIONS = [
     describe:
       'API tokens, `TOKEN:admin,TOKEN:member` (≥ 16 characters each); none = no auth, loopback only',
     shownDefault: 'none',
+    appliesTo: 'API',
   }),
   option({
     key: 'logLevel',
@@ -425,6 +480,7 @@ export const OPTIONS = [
     parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal'),
     describe: 'pino log level',
     shownDefault: '`info`',
+    appliesTo: 'every process',
   }),
   option({
     key: 'logFormat',
@@ -434,6 +490,7 @@ export const OPTIONS = [
     parse: oneOf<LogFormat>('auto', 'json', 'pretty'),
     describe: '`json` lines, `pretty`, or `auto` (pretty on a terminal)',
     shownDefault: '`auto`',
+    appliesTo: 'every process',
   }),
 ] as const;
 
@@ -503,6 +560,86 @@ function checkTemporalTls(config: FerryConfig): FerryConfig {
     );
   }
   return config;
+}
+
+/**
+ * A host agent's own settings (`ferry agent --host NAME`), besides the `every process` and
+ * `host agent` ones above. An agent never opens the database: everything it needs of the Host rows
+ * comes in its activities' requests (docs/host-agent.md). A host thus runs its agent with
+ *
+ *   FERRY_TEMPORAL_ADDRESS=temporal.example:7233 (+ FERRY_TEMPORAL_TLS_* when TLS)
+ *   FERRY_LIBVIRT_URI=qemu:///system  FERRY_INSTANCES_DIR=/var/lib/ferry/instances
+ *   ferry agent --host NAME
+ *
+ * and without FERRY_DATABASE_URL or DATABASE_URL, which make it refuse to start. The instances
+ * dir must be the one the host is registered with (`ferry hosts refresh` refuses a mismatch).
+ */
+export interface AgentConfig {
+  /** The libvirt URI the agent opens its own host's libvirtd with. */
+  libvirtUri: string;
+  /** The host's instances dir: every disk ferry touches on it lies inside. */
+  instancesDir: string;
+}
+
+/** The agent's settings: environment only, flags of `ferry agent` take precedence. */
+export const AGENT_OPTIONS = [
+  {
+    key: 'libvirtUri',
+    env: 'FERRY_LIBVIRT_URI',
+    flag: '--libvirt-uri',
+    default: 'qemu:///system',
+    describe: "libvirt URI of the agent's own host",
+  },
+  {
+    key: 'instancesDir',
+    env: 'FERRY_INSTANCES_DIR',
+    flag: '--instances-dir',
+    default: '/var/lib/ferry/instances',
+    describe: "The host's instances dir, as registered with `ferry hosts add --instances-dir`",
+  },
+] as const satisfies readonly {
+  key: keyof AgentConfig;
+  env: string;
+  flag: string;
+  default: string;
+  describe: string;
+}[];
+
+/** The variables that would give an agent a database; their presence makes `ferry agent` refuse. */
+export const DATABASE_VARIABLES = ['FERRY_DATABASE_URL', 'DATABASE_URL'] as const;
+
+/** `env` without the variables that would hand a process the database: a host agent's. */
+export function withoutDatabase(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept = { ...env };
+  for (const name of DATABASE_VARIABLES) delete kept[name];
+  return kept;
+}
+
+/**
+ * Reads a host agent's own settings from `flags` (given ones win) and the environment; refuses an
+ * environment that hands it a database, and values it cannot use.
+ */
+export function loadAgentConfig(
+  flags: Partial<AgentConfig>,
+  env: NodeJS.ProcessEnv = process.env,
+): AgentConfig {
+  const given = DATABASE_VARIABLES.filter((name) => (env[name] ?? '') !== '');
+  if (given.length > 0) {
+    throw new ConfigError(
+      `${given.join(', ')}: a host agent never opens the database; unset it (docs/host-agent.md)`,
+    );
+  }
+  const value = (option: (typeof AGENT_OPTIONS)[number]) =>
+    flags[option.key] ?? (env[option.env] || undefined) ?? option.default;
+  const libvirtUri = value(AGENT_OPTIONS[0]);
+  const instancesDir = value(AGENT_OPTIONS[1]);
+  if (!/^[a-z0-9+]+:\/\//.test(libvirtUri)) {
+    throw new ConfigError(`FERRY_LIBVIRT_URI: "${libvirtUri}" is not a libvirt URI`);
+  }
+  if (!isAbsolute(instancesDir)) {
+    throw new ConfigError(`FERRY_INSTANCES_DIR: "${instancesDir}" is not an absolute path`);
+  }
+  return { libvirtUri, instancesDir };
 }
 
 /** The provider a database URL selects. */

@@ -30,10 +30,7 @@ export const HOST_PRIVATE_DIRS = [
 export const HOST_PRIVATE_FILES = ['/etc/hosts'] as const;
 
 /** Relayed from each host's 127.0.0.1 to the same port of the root namespace's 127.0.0.1. */
-export const RELAYED_SERVICES = [
-  { name: 'temporal', port: 7233 },
-  { name: 'postgres', port: 5432 },
-] as const;
+export const RELAYED_SERVICES = [{ name: 'temporal', port: 7233 }] as const;
 
 /** The longest path a unix socket address holds (sun_path, less its terminating NUL). */
 const UNIX_SOCKET_PATH_MAX = 107;

@@ -1,5 +1,6 @@
 import { Worker } from '@temporalio/worker';
 import { createControlActivities } from '../activities/control';
+import { operationPolicy } from '../activities/control/policy';
 import { openDatabase } from '../db/database';
 import { CONTROL_TASK_QUEUE } from '../workflows/task-queues';
 import type { FerryConfig } from '../config';
@@ -22,7 +23,10 @@ export async function runControlWorker(config: FerryConfig, logger: Logger): Pro
       workflowsPath: require.resolve('../workflows'),
       activities: createControlActivities(db, config),
     });
-    logger.info({ taskQueue: CONTROL_TASK_QUEUE }, 'control worker running');
+    logger.info(
+      { taskQueue: CONTROL_TASK_QUEUE, policy: operationPolicy(config) },
+      'control worker running',
+    );
     await worker.run();
   } finally {
     await connection.close();

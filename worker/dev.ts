@@ -6,7 +6,7 @@ import { runRefreshHosts } from '../client/refresh-hosts';
 import { bootLabInstance, bringUpLab, labStateDir, takeDownLab } from '../lab/fleet';
 import { LAB_ADDRESS_PREFIX } from '../lab/layout';
 import { labStatus } from '../lab/status';
-import type { FerryConfig } from '../config';
+import { withoutDatabase, type FerryConfig } from '../config';
 import type { Logger } from '../config/logging';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/dev-server';
 
@@ -51,8 +51,8 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const start = (name: string, args: string[]) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: 'inherit', env: process.env });
+  const start = (name: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: 'inherit', env });
     const exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {
         if (!stopping) {
@@ -86,8 +86,22 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
     labStartedHere = fleet.labStartedHere;
     const hosts = fleet.hosts;
     if (!stopping) start('control', ['control']);
-    for (const host of hosts.filter((h) => !fleet.labHosts.includes(h.name))) {
-      if (!stopping) start(`agent ${host.name}`, ['agent', '--host', host.name]);
+    for (const host of fleet.agentHosts) {
+      if (!stopping) {
+        start(
+          `agent ${host.name}`,
+          [
+            'agent',
+            '--host',
+            host.name,
+            '--libvirt-uri',
+            host.libvirtUri,
+            '--instances-dir',
+            host.instancesDir,
+          ],
+          withoutDatabase(process.env),
+        );
+      }
     }
     if (!stopping) start('api', ['api']);
     logger.info(
@@ -124,8 +138,8 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
 
 interface Fleet {
   hosts: { name: string }[];
-  /** Lab hosts: their agents run inside the lab's namespaces, started by the lab. */
-  labHosts: string[];
+  /** Hosts whose agents ferry dev runs (not the lab's, which the lab starts in its namespaces). */
+  agentHosts: { name: string; libvirtUri: string; instancesDir: string }[];
   labStartedHere: boolean;
 }
 
@@ -137,7 +151,9 @@ async function prepareFleet(config: FerryConfig, logger: Logger): Promise<Fleet>
   const lab = await labStatus({ stateDir: labStateDir(config) });
   const db = await openDatabase(config.databaseUrl);
   try {
-    const registered = await db.host.findMany({ select: { name: true, sshAddress: true } });
+    const registered = await db.host.findMany({
+      select: { name: true, sshAddress: true, libvirtUri: true, instancesDir: true },
+    });
     const onLabSubnet = registered.filter((host) =>
       host.sshAddress?.startsWith(LAB_ADDRESS_PREFIX),
     );
@@ -149,7 +165,9 @@ async function prepareFleet(config: FerryConfig, logger: Logger): Promise<Fleet>
       await takeDownLab(config);
     }
     if (registered.length > 0 && (lab.up || onLabSubnet.length === 0)) {
-      return { hosts: registered, labHosts: lab.hosts.map((h) => h.name), labStartedHere: false };
+      const labHosts = lab.hosts.map((h) => h.name);
+      const agentHosts = registered.filter((host) => !labHosts.includes(host.name));
+      return { hosts: registered, agentHosts, labStartedHere: false };
     }
   } finally {
     await db.$disconnect();
@@ -165,7 +183,7 @@ async function prepareFleet(config: FerryConfig, logger: Logger): Promise<Fleet>
     { guest: guest.name, host: guest.host, serialLog: guest.serialLog },
     `lab up: instance ${guest.name} runs on ${guest.host} (npx ferry lab status)`,
   );
-  return { hosts: state.hosts, labHosts: state.hosts.map((h) => h.name), labStartedHere: true };
+  return { hosts: state.hosts, agentHosts: [], labStartedHere: true };
 }
 
 /** Records each host's hypervisor on its Host row once the agents are up. */

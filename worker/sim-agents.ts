@@ -8,7 +8,6 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Database } from '../db/database';
 import { createHostActivities, type HostAgentContext } from '../activities/host';
 import type { LiveMigrationSettings } from '../activities/host/live-migration/settings';
 import { SimFleet } from '../virt/sim/fleet';
@@ -25,15 +24,14 @@ export async function startSimAgents(options: {
   connection: NativeConnection;
   client: Client;
   namespace: string;
-  db: Database;
   fleet: SimFleet;
   liveMigration: LiveMigrationSettings;
   log: Logger;
   /** How a sim host reports progress; the host agent's reporter by default. */
   reportProgress?: HostAgentContext['reportProgress'];
 }): Promise<SimAgents> {
-  const { connection, client, namespace, db, fleet, log } = options;
-  const reportProgress = options.reportProgress ?? progressReporter(db, client, log);
+  const { connection, client, namespace, fleet, log } = options;
+  const reportProgress = options.reportProgress ?? progressReporter(client, log);
   // Each sim host gets an instances dir of its own, as hosts without shared storage have.
   const root = await mkdtemp(join(tmpdir(), 'ferry-sim-'));
   const workers = await Promise.all(

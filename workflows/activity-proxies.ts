@@ -49,6 +49,15 @@ export const liveMigrationControl = controlProxy(
 );
 
 /**
+ * Progress writes of a running migration: local, tried twice at most, so that a database outage
+ * never holds up the completion or rollback waiting for the write in flight.
+ */
+export const progressControl = proxyLocalActivities<LiveMigrationControlActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 2 },
+});
+
+/**
  * Short host steps (pre-checks, prepare, locate): an agent that does not pick the task up within
  * two minutes counts as a host that is not answering.
  */

@@ -24,13 +24,22 @@ export interface LiveMigrationInput {
   /** The destination the caller named, or null for the scheduler's choice. */
   requestedHost: string | null;
   blockMigration: BlockMigration;
-  /** At most this many outgoing live migrations per source host run at once (Nova's default 1). */
-  maxConcurrentPerSource: number;
-  /** How many destinations the scheduler may try after failed pre-checks. */
-  schedulerMaxAttempts: number;
   /** Who asked (an API token's role and name, or `cli`), for the instance action. */
   requestedBy: string;
+  /**
+   * The caller's max_concurrent_live_migrations, present only in histories recorded before the
+   * workflow asked the control plane (docs/host-agent.md, "Policy").
+   */
+  maxConcurrentPerSource?: number;
+  /** The caller's scheduler_max_attempts, likewise only in those histories. */
+  schedulerMaxAttempts?: number;
 }
+
+/** A live migration's input with the policy it runs under, as the workflow's steps use it. */
+export type LiveMigrationPlan = LiveMigrationInput & {
+  maxConcurrentPerSource: number;
+  schedulerMaxAttempts: number;
+};
 
 /** Memory and disk counters of a migration job, in bytes. */
 export interface MigrationProgress {
@@ -120,8 +129,14 @@ export const MIGRATION_PROGRESS_SIGNAL = 'migrationProgress';
 
 /** The control activities only a live migration calls. */
 export interface LiveMigrationControlActivities {
-  /** The Host row's libvirt URI (as peers reach it), for a peer-to-peer migration. */
-  describeHost(request: { host: string }): Promise<{ name: string; libvirtUri: string }>;
+  /**
+   * Records a running live migration's latest progress (byte counters, instance progress) while
+   * its status is running; returns whether it did. Never touches a migration that has ended.
+   */
+  saveMigrationProgress(request: {
+    migrationUuid: string;
+    progress: MigrationProgress;
+  }): Promise<boolean>;
 
   /**
    * The migration completed: instance host = destination, task_state null, progress 100, claims

@@ -10,6 +10,7 @@ import { errorType, failureMessage, isAgentTimeout } from './failures';
 import {
   DESTINATION_REFUSALS,
   type LiveMigrationInput,
+  type LiveMigrationPlan,
   type SourceFacts,
 } from './live-migration-contract';
 import type { LiveMigrationRecord } from './live-migration-record';
@@ -66,7 +67,7 @@ async function checkDestination(
 /** The scheduler's choices, each scheduling call and each pre-check its own action event. */
 export function chooseLiveMigrationDestination(
   record: LiveMigrationRecord,
-  input: LiveMigrationInput,
+  input: LiveMigrationPlan,
   source: SourceFacts,
 ): Promise<Destination> {
   return chooseDestination(record, {

@@ -21,6 +21,7 @@ import { Compensations } from './compensations';
 import { errorType, failureMessage } from './failures';
 import { chooseLiveMigrationDestination, type Destination } from './live-migration-destination';
 import { LiveMigrationRecord } from './live-migration-record';
+import { liveMigrationPlan } from './operation-policy';
 import {
   abortUpdate,
   forceCompleteUpdate,
@@ -30,6 +31,7 @@ import {
 import type { InstanceDisk } from './operation-types';
 import type {
   LiveMigrationInput,
+  LiveMigrationPlan,
   LiveMigrationState,
   LiveMigrationStatus,
   MigrationResult,
@@ -57,9 +59,9 @@ function cancelledByRequest(): ApplicationFailure {
   });
 }
 
-export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigrationState> {
-  const record = new LiveMigrationRecord(input);
-  const { migrationUuid, instanceUuid, sourceHost } = input;
+export async function liveMigration(request: LiveMigrationInput): Promise<LiveMigrationState> {
+  const record = new LiveMigrationRecord(request);
+  const { migrationUuid, instanceUuid, sourceHost } = request;
   let abortRequested = false;
   let migrating: CancellationScope | undefined;
   setHandler(statusQuery, () => record.state);
@@ -82,6 +84,7 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
     },
     { validator: () => refuseUnless(record.state, ['running'], 'force-complete') },
   );
+  const input = await liveMigrationPlan(request);
 
   try {
     await control.beginInstanceOperation({
@@ -129,6 +132,7 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
     if (abortRequested) throw cancelledByRequest();
 
     await record.transition('running', 'compute_live_migration');
+    record.saveProgressWhileRunning();
     migrationStarted = true;
     undo.add(`resume the instance on ${sourceHost} if it was paused`, async () => {
       await compensatingAgent(sourceHost).resumeInstance({ instanceUuid });
@@ -150,7 +154,7 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
 
 async function waitForSlot(
   record: LiveMigrationRecord,
-  input: LiveMigrationInput,
+  input: LiveMigrationPlan,
   aborted: () => boolean,
 ): Promise<void> {
   await record.transition('queued');
@@ -172,7 +176,7 @@ async function migrate(
   destination: Destination,
   disks: InstanceDisk[],
 ): Promise<MigrationResult> {
-  const destHost = await liveMigrationControl.describeHost({ host: destination.host });
+  const destHost = await control.describeHost({ host: destination.host });
   return migratingAgent(input.sourceHost).liveMigrate({
     migrationUuid: input.migrationUuid,
     instanceUuid: input.instanceUuid,
@@ -191,6 +195,7 @@ async function finish(
   files: SourceFiles,
   result: MigrationResult,
 ): Promise<LiveMigrationState> {
+  await record.stopSavingProgress();
   record.progressed(result.progress);
   await record
     .step('compute_post_live_migration', () =>
@@ -256,6 +261,7 @@ function rollBack(
   failure: Failure,
 ): Promise<LiveMigrationState> {
   return CancellationScope.nonCancellable(async () => {
+    await record.stopSavingProgress();
     const { destination } = failure;
     if (failure.migrationStarted && destination) {
       const landed = await landedOnDestination(input, destination.host);

@@ -152,4 +152,42 @@ export interface OperationControlActivities {
    * whether it did; true again for a migration already moving.
    */
   acquireMigrationSlot(request: { migrationUuid: string; limit?: number }): Promise<boolean>;
+
+  /**
+   * The Host row as peers reach the host (libvirt URI, sshd, pinned key, instances dir), for the
+   * host activities that work with it. Fails with NoValidHost when it is not registered.
+   */
+  describeHost(request: { host: string }): Promise<PeerHost>;
+
+  /** The control worker's policy (its configuration), which the workflows read at their start. */
+  describePolicy(): Promise<OperationPolicy>;
+}
+
+/**
+ * The control plane's policy: the control worker's configuration, which every workflow reads at
+ * its start whoever started it (docs/host-agent.md, "Policy").
+ */
+export interface OperationPolicy {
+  /** resize_confirm_window: seconds until a resize confirms itself; 0 waits forever. */
+  resizeConfirmWindowSeconds: number;
+  /** max_concurrent_live_migrations: outgoing live migrations per source host at once. */
+  maxConcurrentLiveMigrations: number;
+  /** scheduler_max_attempts: destinations tried before NoValidHost. */
+  schedulerMaxAttempts: number;
+}
+
+/**
+ * A host as its peers reach it, from its Host row: what a host activity needs to know of another
+ * host, handed to it by the workflow since agents never read the database.
+ */
+export interface PeerHost {
+  name: string;
+  /** Its libvirt URI as peers reach it (peer-to-peer live migration). */
+  libvirtUri: string;
+  /** Its sshd (resize disk copies), with the only host key it may present. */
+  sshAddress: string | null;
+  sshPort: number;
+  /** "ssh-ed25519 AAAA...", or null when none is registered (ferry then copies nothing there). */
+  sshHostKey: string | null;
+  instancesDir: string;
 }

@@ -11,6 +11,11 @@ export interface HypervisorInfo {
   cpuModel: string;
   vcpus: number;
   memoryMiB: number;
+  /**
+   * The instances dir the agent is configured with, which must be its Host row's (peers copy
+   * disks there); absent when the reporter has none (a simulated host).
+   */
+  instancesDir?: string;
 }
 
 export interface HostInventory extends HypervisorInfo {
@@ -26,7 +31,10 @@ export interface RefreshHostsResult {
 export interface HostInventoryControlActivities {
   /** Hosts whose agent should answer: every host not marked down. */
   listReachableHosts(): Promise<string[]>;
-  /** Records what a host's hypervisor reported on its Host row; HostNotFound if unregistered. */
+  /**
+   * Records what a host's hypervisor reported on its Host row; HostNotFound if unregistered,
+   * HostMisconfigured when the agent's instances dir is not the row's.
+   */
   saveHostInventory(inventory: HostInventory): Promise<void>;
 }
 

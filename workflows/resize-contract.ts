@@ -3,7 +3,7 @@
  * and state, and the activities it calls beside the shared ones (operation-types.ts), the control
  * worker's and a host agent's. Pure declarations, safe for workflow code.
  */
-import type { InstanceDisk, InstanceSize, OperationState } from './operation-types';
+import type { InstanceDisk, InstanceSize, OperationState, PeerHost } from './operation-types';
 
 /**
  * Nova's migration statuses of a resize or cold migration, in lifecycle order, and `queued`:
@@ -43,13 +43,22 @@ export interface ResizeInput {
   newSize: InstanceSize;
   oldSize: InstanceSize;
   allowSameHost: boolean;
-  /** resize_confirm_window: seconds until the workflow confirms by itself; 0 waits forever. */
-  confirmWindowSeconds: number;
   /** Nova's shutdown_timeout: how long a graceful shutdown may take before the destroy. */
   shutdownTimeoutSeconds: number;
-  schedulerMaxAttempts: number;
   requestedBy: string;
+  /**
+   * The caller's resize_confirm_window and scheduler_max_attempts, present only in histories
+   * recorded before the workflow asked the control plane (docs/host-agent.md, "Policy").
+   */
+  confirmWindowSeconds?: number;
+  schedulerMaxAttempts?: number;
 }
+
+/** A resize's input with the policy it runs under, as the workflow's steps use it. */
+export type ResizePlan = ResizeInput & {
+  confirmWindowSeconds: number;
+  schedulerMaxAttempts: number;
+};
 
 /** The live status a resize workflow answers to its `status` query. */
 export interface ResizeState extends OperationState<ResizeStatus> {
@@ -92,12 +101,15 @@ export interface ResizeHostActivities {
   /**
    * Source: copies one disk (from its aside path) to `destHost` over SSH with copyDisk: sparse,
    * checksum-verified, heartbeating its offset; a retry resumes from the last heartbeat's offset.
+   * `dest` is how to reach it (sshd, pinned host key, instances dir), from the control plane;
+   * a request without it (a resize started before the workflow asked for it) is refused.
    */
   copyDiskToHost(request: {
     instanceUuid: string;
     disk: InstanceDisk;
     asideDir: string;
     destHost: string;
+    dest?: PeerHost;
   }): Promise<{ bytesSent: number; digest: string }>;
 
   /**

@@ -15,7 +15,8 @@ import { control, copyingAgent, resizeControl, resizingAgent } from './activity-
 import { chooseDestination } from './choose-destination';
 import { Compensations } from './compensations';
 import { errorType, failureMessage } from './failures';
-import type { ResizeInput, ResizeSourceSnapshot, ResizeState } from './resize-contract';
+import { resizePlan } from './operation-policy';
+import type { ResizeInput, ResizePlan, ResizeSourceSnapshot, ResizeState } from './resize-contract';
 import {
   confirmSignal,
   confirmUpdate,
@@ -30,9 +31,12 @@ type Decision = 'confirm' | 'revert' | 'auto-confirm';
 /** Resizes wait for a slot under max_concurrent_migrations before the guest is powered off. */
 const FLEET_MIGRATION_SLOTS = 'fleet-migration-slots';
 
-export async function resize(input: ResizeInput): Promise<ResizeState> {
-  const { migrationUuid } = input;
-  const record = new ResizeRecord(input);
+/** The destination's sshd and key come from the control plane: agents read no database. */
+const COPY_PEER_FROM_CONTROL = 'copy-peer-from-control';
+
+export async function resize(request: ResizeInput): Promise<ResizeState> {
+  const { migrationUuid } = request;
+  const record = new ResizeRecord(request);
   const { state } = record;
   let decision: Decision | undefined;
   const awaitingDecision = (what: string) => {
@@ -59,6 +63,7 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
   setHandler(revertSignal, () => {
     if (state.status === 'finished') decision ??= 'revert';
   });
+  const input = await resizePlan(request);
 
   try {
     await resizeControl.beginResize({ migrationUuid, requestedBy: input.requestedBy });
@@ -80,7 +85,7 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
 
 /** Destination, power off, copy, define and start there; rolled back on failure. */
 async function migrateAndFinish(
-  input: ResizeInput,
+  input: ResizePlan,
   record: ResizeRecord,
 ): Promise<ResizeSourceSnapshot> {
   const { migrationUuid, instanceUuid, sourceHost } = input;
@@ -135,6 +140,9 @@ async function migrateAndFinish(
       );
       state.totalBytes = snapshot.disks.reduce((sum, disk) => sum + disk.virtualSizeBytes, 0);
       state.copiedBytes = 0;
+      const peer = patched(COPY_PEER_FROM_CONTROL)
+        ? { dest: await control.describeHost({ host: dest }) }
+        : {};
       for (const disk of snapshot.disks) {
         const copied = await record.step(`copy_disk:${disk.target}`, () =>
           copyingAgent(sourceHost).copyDiskToHost({
@@ -142,6 +150,7 @@ async function migrateAndFinish(
             disk,
             asideDir: snapshot.asideDir as string,
             destHost: dest,
+            ...peer,
           }),
         );
         state.copiedBytes += copied.bytesSent;

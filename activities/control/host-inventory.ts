@@ -18,6 +18,21 @@ export function hostInventoryActivities(db: Database): HostInventoryControlActiv
     },
 
     async saveHostInventory(inventory: HostInventory): Promise<void> {
+      const row = await db.host.findUnique({
+        where: { name: inventory.host },
+        select: { instancesDir: true },
+      });
+      if (
+        row &&
+        inventory.instancesDir !== undefined &&
+        inventory.instancesDir !== row.instancesDir
+      ) {
+        throw ApplicationFailure.nonRetryable(
+          `host ${inventory.host}: its agent's instances dir is ${inventory.instancesDir}, ` +
+            `its Host row's ${row.instancesDir}; set FERRY_INSTANCES_DIR or the row to match`,
+          'HostMisconfigured',
+        );
+      }
       const { count } = await db.host.updateMany({
         where: { name: inventory.host },
         data: {

@@ -5,13 +5,17 @@ import type { Database } from '../../db/database';
 import { hostInventoryActivities } from './host-inventory';
 import { migrationControlActivities } from './migration-control';
 import type { SlotSettings } from './migration-slots';
+import type { ControlPolicyConfig } from './policy';
 import { resizeControlActivities } from './resize-control';
 
 /**
  * Every activity of the control task queue, bound to ferry's database and to the control worker's
- * own settings (the migration slots' limits).
+ * own settings (the policy every operation runs under, the migration slots' limits).
  */
-export function createControlActivities(db: Database, settings: SlotSettings) {
+export function createControlActivities(
+  db: Database,
+  settings: SlotSettings & ControlPolicyConfig,
+) {
   return {
     ...hostInventoryActivities(db),
     ...migrationControlActivities(db, settings),

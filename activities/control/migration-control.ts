@@ -9,14 +9,19 @@ import {
   completeLiveMigration,
   failMigration,
 } from './instance-operations';
+import { saveMigrationProgress } from './migration-progress';
 import { acquireMigrationSlot, type SlotSettings } from './migration-slots';
 import { setMigrationStatus } from './migration-status';
+import { operationPolicy, type ControlPolicyConfig } from './policy';
 import { selectDestinations } from './scheduler';
 
-/** The control activities both operations call, and the live migration's own, bound to ferry's database. */
+/**
+ * The control activities both operations call, and the live migration's own, bound to ferry's
+ * database and to the control worker's own settings (the policy, the migration slots' limits).
+ */
 export function migrationControlActivities(
   db: Database,
-  settings: SlotSettings,
+  settings: SlotSettings & ControlPolicyConfig,
 ): OperationControlActivities & LiveMigrationControlActivities {
   const actionIds = new ActionIds();
   return {
@@ -24,6 +29,8 @@ export function migrationControlActivities(
     setMigrationStatus: (update) => setMigrationStatus(db, update),
     recordActionEvent: (record) => recordActionEvent(db, record, actionIds),
     describeHost: (request) => describeHost(db, request),
+    describePolicy: async () => operationPolicy(settings),
+    saveMigrationProgress: (request) => saveMigrationProgress(db, request),
     selectDestinations: (request) => selectDestinations(db, request),
     claimResources: (request) => claimResources(db, request),
     releaseClaims: (request) => releaseClaims(db, request),

@@ -1,6 +1,5 @@
 import type { MigrationProgress } from '../../workflows/live-migration-contract';
 import type { Database } from '../../db/database';
-import { migrationFailure } from './migration-errors';
 
 /** The Migration row's six byte counters from a job's progress. */
 export function progressCounters(progress: MigrationProgress) {
@@ -17,23 +16,23 @@ export function progressCounters(progress: MigrationProgress) {
 
 /**
  * Records a running job's progress: the Migration row's byte counters and the instance's
- * `progress` (progress.percent rounded, within 0–100), in one transaction. Fails with MigrationError
- * when the migration is not recorded.
+ * `progress` (progress.percent rounded, within 0–100), in one transaction, only while the
+ * migration is running: a late write never overwrites what its completion or rollback recorded.
+ * Returns whether it wrote.
  */
 export async function saveMigrationProgress(
   db: Database,
-  migrationUuid: string,
-  progress: MigrationProgress,
-): Promise<void> {
+  request: { migrationUuid: string; progress: MigrationProgress },
+): Promise<boolean> {
+  const { migrationUuid, progress } = request;
   const percent = Math.min(100, Math.max(0, Math.round(progress.percent)));
+  const running = { uuid: migrationUuid, status: 'running' };
   const [saved] = await db.$transaction([
-    db.migration.updateMany({ where: { uuid: migrationUuid }, data: progressCounters(progress) }),
+    db.migration.updateMany({ where: running, data: progressCounters(progress) }),
     db.instance.updateMany({
-      where: { migrations: { some: { uuid: migrationUuid } } },
+      where: { migrations: { some: running } },
       data: { progress: percent },
     }),
   ]);
-  if (saved.count === 0) {
-    throw migrationFailure('MigrationError', `migration ${migrationUuid} is not recorded`);
-  }
+  return saved.count > 0;
 }

@@ -1,5 +1,7 @@
-import type { LiveMigrationHostActivities } from '../../workflows/live-migration-contract';
-import type { MigrationProgress } from '../../workflows/live-migration-contract';
+import type {
+  LiveMigrationHostActivities,
+  MigrationProgress,
+} from '../../workflows/live-migration-contract';
 import type { ResizeHostActivities } from '../../workflows/resize-contract';
 import type { HypervisorInfo } from '../../workflows/refresh-hosts-contract';
 import { hypervisorInfo } from '../../virt/libvirt/binding';
@@ -15,14 +17,15 @@ export interface HostAgentContext {
   hostName: string;
   /** The hypervisor driver: libvirt on a compute host, the simulated one in benchmarks. */
   hypervisor: Hypervisor;
-  /** The libvirt URI of the host this agent serves, from its Host row. */
+  /** The libvirt URI of the host this agent serves, from the agent's own configuration. */
   libvirtUri: string;
-  /** The host's instances dir, from its Host row: every disk ferry touches lies inside it. */
+  /** The host's instances dir, from the agent's configuration: every disk ferry touches lies inside it. */
   instancesDir: string;
   liveMigration: LiveMigrationSettings;
   /**
-   * Saves a running migration's progress (its Migration row) and tells its workflow. Called from
-   * inside the migrating activity; the live-migration monitor logs its failures and carries on.
+   * Tells a running migration's workflow its progress, which the control plane then saves (the
+   * agent has no database). Called from inside the migrating activity; the live-migration monitor
+   * logs its failures and carries on.
    */
   reportProgress(migrationUuid: string, progress: MigrationProgress): Promise<void>;
   /** How this host reaches other hosts' sshd to copy disks (resize); without it, no copies. */
@@ -33,7 +36,8 @@ export interface HostAgentContext {
 export function createHostActivities(context: HostAgentContext) {
   return {
     async describeHypervisor(): Promise<HypervisorInfo> {
-      return context.hypervisor.withConnection(context.libvirtUri, hypervisorInfo);
+      const info = await context.hypervisor.withConnection(context.libvirtUri, hypervisorInfo);
+      return { ...info, instancesDir: context.instancesDir };
     },
     ...createLiveMigrationActivities(context),
     ...createResizeActivities(context),

@@ -51,7 +51,7 @@ export async function liveMigrateCommand(config: FerryConfig, args: string[]): P
   const db = await openDatabase(config.databaseUrl);
   const client = await connectTemporal(config);
   try {
-    const started = await startLiveMigration(db, client, config, request);
+    const started = await startLiveMigration(db, client, request);
     if (!values.wait) {
       return values.json
         ? JSON.stringify(started)

@@ -7,7 +7,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../lab/command';
-import { bootLabInstance } from '../../lab/fleet';
+import { createApiServer, listen } from '../../api/server';
+import { createLogger } from '../../config/logging';
+import { bootLabInstance, labStateDir } from '../../lab/fleet';
 import { ferry } from '../support/ferry-cli';
 import { canRunLab } from '../support/lab';
 import { until, useLabStack } from '../support/lab-stack';
@@ -169,5 +171,68 @@ describeLab('live migration on the lab', () => {
     expect(await instance('delta')).toMatchObject({ hostName: 'host3', taskState: null });
     await counting('host3', 'delta');
     await recordHistory('delta', 'live-migration-agent-killed');
+  });
+
+  it("shows a running migration's progress through the API while the agents hold no database", async () => {
+    const agents = JSON.parse(
+      await readFile(join(labStateDir(stack.config), 'agents.json'), 'utf8'),
+    ) as Record<string, number>;
+    for (const pid of Object.values(agents)) {
+      expect((await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')).toContain('agent');
+      const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+      const names = environ.map((entry) => entry.slice(0, entry.indexOf('=')));
+      expect(names).not.toContain('FERRY_DATABASE_URL');
+      expect(names).not.toContain('DATABASE_URL');
+      expect(names).toContain('FERRY_LIBVIRT_URI');
+    }
+
+    // At 16 MiB/s a guest rewriting 48 MiB never converges: it runs until forced to complete.
+    await bootLabInstance(stack.config, {
+      name: 'epsilon',
+      host: 'host1',
+      dirtyMb: 48,
+      memoryMb: 160,
+    });
+    await counting('host1', 'epsilon');
+    const server = createApiServer(
+      stack.config,
+      stack.db,
+      stack.temporal,
+      createLogger({ ...stack.config, logLevel: 'error' }, 'api'),
+    );
+    const port = await listen(server, '127.0.0.1', 0);
+    try {
+      const started = await ferry(
+        ['live-migrate', 'epsilon', '--host', 'host2', '--json'],
+        stack.env,
+      );
+      expect(started.code).toBe(0);
+      const { migrationId, instanceUuid } = JSON.parse(started.stdout);
+      const url = `http://127.0.0.1:${port}/v2.1/servers/${instanceUuid}/migrations/${migrationId}`;
+      const shown = async () => {
+        const response = await fetch(url, { headers: { 'OpenStack-API-Version': 'compute 2.80' } });
+        return response.status === 200
+          ? ((await response.json()) as { migration: Record<string, unknown> }).migration
+          : undefined;
+      };
+      const seen = new Set<number>();
+      await until('the API showing three progress values', 120_000, async () => {
+        const migration = await shown();
+        if (migration?.status === 'running') seen.add(migration.memory_processed_bytes as number);
+        return seen.size >= 3 ? true : undefined;
+      });
+      expect(Math.max(...seen)).toBeGreaterThan(0);
+
+      expect((await ferry(['force-complete', 'epsilon'], stack.env)).code).toBe(0);
+      await until('the migration completed', 90_000, async () =>
+        (await stack.db.migration.findFirst({ where: { id: migrationId } }))?.status === 'completed'
+          ? true
+          : undefined,
+      );
+      expect(await instance('epsilon')).toMatchObject({ hostName: 'host2', taskState: null });
+      await counting('host2', 'epsilon');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -35,8 +35,8 @@ describeLab('cold migration and resize on the lab', () => {
     );
     expect(flavor).toMatchObject({ code: 0 });
   });
-  const operate = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const result = await ferry([...args, '--wait', '--json'], { ...stack.env, ...extraEnv });
+  const operate = async (args: string[]) => {
+    const result = await ferry([...args, '--wait', '--json'], stack.env);
     return { ...result, state: result.code === 0 ? JSON.parse(result.stdout) : undefined };
   };
   const dumpxml = (hostName: string, guest: string) =>
@@ -131,9 +131,10 @@ describeLab('cold migration and resize on the lab', () => {
   it('confirms by itself when resize_confirm_window passes, and records it as an auto-confirm', async () => {
     await bootLabInstance(stack.config, { name: 'eta', host: 'host1' });
     await counting('host1', 'eta');
-    const window = { FERRY_RESIZE_CONFIRM_WINDOW: String(CONFIRM_WINDOW_S) };
+    // The window is the control plane's: the CLI's own setting would not count.
+    await stack.restartControl({ FERRY_RESIZE_CONFIRM_WINDOW: String(CONFIRM_WINDOW_S) });
     const asked = Date.now();
-    const { code, stderr, state } = await operate(['migrate', 'eta', '--host', 'host3'], window);
+    const { code, stderr, state } = await operate(['migrate', 'eta', '--host', 'host3']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     // The window runs from the finish, which came after the request.
     expect(Date.parse(state.confirmDeadline)).toBeGreaterThanOrEqual(
@@ -152,6 +153,7 @@ describeLab('cold migration and resize on the lab', () => {
     });
     expect(events.map((e) => e.event)).toContain('auto_confirm');
     await recordHistory('eta', 'cold-migration-auto-confirmed');
+    await stack.restartControl({});
   });
 
   it('survives kill -9 of the source agent mid-copy: the restarted agent resumes the copy from its offset', async () => {

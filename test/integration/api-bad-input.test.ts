@@ -691,8 +691,6 @@ describe('the REST API refuses bad requests and changes nothing', () => {
       sourceHost: 'src',
       requestedHost: null,
       blockMigration: 'auto',
-      maxConcurrentPerSource: 1,
-      schedulerMaxAttempts: 3,
       requestedBy: 'test',
     };
     await api.client.workflow.start('liveMigration', {

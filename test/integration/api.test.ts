@@ -648,8 +648,6 @@ describe('the REST API', () => {
         sourceHost: 'src',
         requestedHost: 'dst',
         blockMigration: 'auto',
-        maxConcurrentPerSource: 1,
-        schedulerMaxAttempts: 3,
         requestedBy: 'test',
       };
       started.push(vm.uuid);
@@ -675,9 +673,7 @@ describe('the REST API', () => {
         oldSize: size,
         newSize: { ...size, vcpus: 2, memoryMiB: 256, rootDiskGiB: 2 },
         allowSameHost: false,
-        confirmWindowSeconds: 0,
         shutdownTimeoutSeconds: 60,
-        schedulerMaxAttempts: 3,
         requestedBy: 'test',
       };
       started.push(vm.uuid);

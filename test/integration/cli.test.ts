@@ -99,4 +99,39 @@ describe('ferry CLI', () => {
       resizeConfirmWindowSeconds: 86400,
     });
   });
+
+  it("says whose settings apply: policy is the control plane's", async () => {
+    const result = await ferry(['config'], env);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    const control = lines.findIndex((line) => line.startsWith('control plane'));
+    expect(control).toBeGreaterThanOrEqual(0);
+    expect(lines.slice(control + 1, control + 4)).toEqual([
+      '  resizeConfirmWindowSeconds = 86400',
+      '  maxConcurrentLiveMigrations = 1',
+      '  schedulerMaxAttempts = 3',
+    ]);
+    expect(result.stdout).toMatch(
+      /\n {2}libvirtUri = \S+ \(FERRY_LIBVIRT_URI or --libvirt-uri\)\n/,
+    );
+  });
+
+  it('refuses to start a host agent that is handed a database, in one line', async () => {
+    const withUrl = await ferry(['agent', '--host', 'h1'], {
+      ...env,
+      FERRY_DATABASE_URL: 'file:/tmp/never.db',
+    });
+    expect(withUrl).toMatchObject({ code: 2, stdout: '' });
+    expect(withUrl.stderr).toBe(
+      'ferry: FERRY_DATABASE_URL: a host agent never opens the database; unset it (docs/host-agent.md)\n',
+    );
+    const withOption = await ferry(['agent', '--host', 'h1', '--database', 'file:/tmp/x.db'], {
+      ...env,
+      FERRY_DATABASE_URL: '',
+    });
+    expect(withOption).toMatchObject({ code: 2 });
+    expect(withOption.stderr).toBe(
+      'ferry: --database: a host agent never opens the database (docs/host-agent.md)\n',
+    );
+  });
 });

@@ -372,9 +372,10 @@ describe.each(['sqlite', 'postgresql'] as const)(
 
     describe('describeHost', () => {
       it("returns a host's libvirt URI, and NoValidHost for a host not registered", async () => {
-        expect(await control.describeHost({ host: 'host2' })).toEqual({
+        expect(await control.describeHost({ host: 'host2' })).toMatchObject({
           name: 'host2',
           libvirtUri: 'qemu+tcp://10.0.0.2/system',
+          sshPort: 22,
         });
         await expect(control.describeHost({ host: 'nohost' })).rejects.toMatchObject(
           failure('NoValidHost', 'host nohost is not registered'),
@@ -605,6 +606,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
         /** A control worker with a fleet cap of 2 and room for 10 live migrations per source. */
         const capped = () =>
           createControlActivities(db, {
+            ...DEFAULTS,
             maxConcurrentMigrations: 2,
             maxConcurrentLiveMigrations: 10,
           });
@@ -681,7 +683,11 @@ describe.each(['sqlite', 'postgresql'] as const)(
             uuids.push(await waiting(`vm${i}`, hosts[i % hosts.length], kinds[i % kinds.length]));
           }
           await withSecondWorker(async (other) => {
-            const settings = { maxConcurrentMigrations: 3, maxConcurrentLiveMigrations: 10 };
+            const settings = {
+              ...DEFAULTS,
+              maxConcurrentMigrations: 3,
+              maxConcurrentLiveMigrations: 10,
+            };
             const clients = [
               createControlActivities(db, settings),
               createControlActivities(other, settings),
@@ -859,9 +865,11 @@ describe.each(['sqlite', 'postgresql'] as const)(
     });
 
     describe('saveMigrationProgress', () => {
-      it("saves the byte counters and the instance's progress, rounded", async () => {
+      it("saves the byte counters and the instance's progress, rounded, while running", async () => {
         const uuid = await acceptMigration();
-        await saveMigrationProgress(db, uuid, progress);
+        expect(await saveMigrationProgress(db, { migrationUuid: uuid, progress })).toBe(false);
+        await db.migration.update({ where: { uuid }, data: { status: 'running' } });
+        expect(await saveMigrationProgress(db, { migrationUuid: uuid, progress })).toBe(true);
         expect(await migrationRow(uuid)).toMatchObject({
           memoryTotalBytes: 2n * 2n ** 30n,
           memoryProcessedBytes: 3n * 2n ** 29n,
@@ -871,11 +879,16 @@ describe.each(['sqlite', 'postgresql'] as const)(
           diskRemainingBytes: 6n * 2n ** 30n,
         });
         expect((await instance()).progress).toBe(67);
-        await expect(
-          saveMigrationProgress(db, 'no-such-migration', progress),
-        ).rejects.toMatchObject(
-          failure('MigrationError', 'migration no-such-migration is not recorded'),
+        await db.migration.update({ where: { uuid }, data: { status: 'completed' } });
+        const later = { ...progress, memoryProcessedBytes: 0, percent: 1 };
+        expect(await saveMigrationProgress(db, { migrationUuid: uuid, progress: later })).toBe(
+          false,
         );
+        expect(await migrationRow(uuid)).toMatchObject({ memoryProcessedBytes: 3n * 2n ** 29n });
+        expect((await instance()).progress).toBe(67);
+        expect(
+          await saveMigrationProgress(db, { migrationUuid: 'no-such-migration', progress }),
+        ).toBe(false);
       });
     });
   },

@@ -14,12 +14,16 @@ import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 import { libvirtHypervisor } from '../../virt/libvirt/hypervisor';
 
 /** A host agent's context for a host known only by its libvirt URI. */
-function agentContext(hostName: string, libvirtUri: string): HostAgentContext {
+function agentContext(
+  hostName: string,
+  libvirtUri: string,
+  instancesDir = '/var/lib/ferry/instances',
+): HostAgentContext {
   return {
     hostName,
     hypervisor: libvirtHypervisor,
     libvirtUri,
-    instancesDir: '/var/lib/ferry/instances',
+    instancesDir,
     liveMigration: liveMigrationSettings(loadConfig({})),
     reportProgress: async () => undefined,
   };
@@ -61,10 +65,12 @@ describe('refreshHosts on a real Temporal server', () => {
     }
   });
 
-  it("records each host's hypervisor, and names a host whose libvirt does not answer", async () => {
+  it("records each host's hypervisor, and names a host whose libvirt does not answer or whose agent has another instances dir", async () => {
     const good = `good-${randomUUID().slice(0, 8)}`;
     const broken = `broken-${randomUUID().slice(0, 8)}`;
+    const elsewhere = `elsewhere-${randomUUID().slice(0, 8)}`;
     await db.host.create({ data: { name: good, libvirtUri: 'test:///default' } });
+    await db.host.create({ data: { name: elsewhere, libvirtUri: 'test:///default' } });
     const brokenUri = 'qemu+unix:///system?socket=/nonexistent/libvirt-sock';
     await db.host.create({ data: { name: broken, libvirtUri: brokenUri } });
 
@@ -84,6 +90,11 @@ describe('refreshHosts on a real Temporal server', () => {
         connection,
         taskQueue: hostTaskQueue(broken),
         activities: createHostActivities(agentContext(broken, brokenUri)),
+      }),
+      Worker.create({
+        connection,
+        taskQueue: hostTaskQueue(elsewhere),
+        activities: createHostActivities(agentContext(elsewhere, 'test:///default', '/srv/vms')),
       }),
     ]);
     const [control, ...agents] = workers;
@@ -109,9 +120,22 @@ describe('refreshHosts on a real Temporal server', () => {
         cpuModel: expect.any(String),
         vcpus: 16,
         memoryMiB: expect.any(Number),
+        instancesDir: '/var/lib/ferry/instances',
       },
     ]);
-    expect(result.failed).toEqual([{ host: broken, error: expect.stringMatching(/nonexistent/) }]);
+    expect(result.failed).toEqual(
+      expect.arrayContaining([
+        { host: broken, error: expect.stringMatching(/nonexistent/) },
+        {
+          host: elsewhere,
+          error:
+            `host ${elsewhere}: its agent's instances dir is /srv/vms, its Host row's ` +
+            '/var/lib/ferry/instances; set FERRY_INSTANCES_DIR or the row to match',
+        },
+      ]),
+    );
+    expect(result.failed).toHaveLength(2);
+    expect((await db.host.findUniqueOrThrow({ where: { name: elsewhere } })).arch).toBeNull();
     const row = await db.host.findUniqueOrThrow({ where: { name: good } });
     expect(row).toMatchObject({ arch: 'i686', hypervisorType: 'TEST', vcpusTotal: 16 });
     expect(row.lastHeartbeatAt).not.toBeNull();

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CopyHeartbeat } from '../../activities/host/resize/copy-to-peer';
-import type { PeerHostRecord } from '../../activities/host/resize/peer-access';
 import {
   bootGuest,
   guestDirOnHost,
@@ -28,7 +27,7 @@ import { projectRoot } from '../../config/project-root';
 import type { InstanceSize } from '../../workflows/operation-types';
 import type { ResizeSourceSnapshot } from '../../workflows/resize-contract';
 import { canRunLab, useLab } from '../support/lab';
-import { labPeers, runResizeActivity } from '../support/resize-activity-runner';
+import { labPeer, runResizeActivity } from '../support/resize-activity-runner';
 
 const execFileAsync = promisify(execFile);
 const MIB = 1024 ** 2;
@@ -137,7 +136,6 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
   let scratch: string;
   let host1: LabHost;
   let host2: LabHost;
-  let peers: Record<string, PeerHostRecord>;
 
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'ferry-resize-'));
@@ -151,7 +149,6 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
       true,
     );
     [host1, host2] = lab.state.hosts;
-    peers = labPeers(lab.state.hosts);
   });
 
   afterAll(async () => {
@@ -173,7 +170,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
   }
 
   async function powerOff(guest: LabGuest, setAside = true) {
-    return runResizeActivity(host1, peers, 'powerOffAndSetAsideSource', {
+    return runResizeActivity(host1, 'powerOffAndSetAsideSource', {
       instanceUuid: guest.uuid,
       shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
       setAside,
@@ -186,6 +183,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
       disk: snapshot.disks[0],
       asideDir: snapshot.asideDir as string,
       destHost: 'host2',
+      dest: labPeer(host2),
     };
   }
 
@@ -232,7 +230,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
       const { size, blocks } = await stat(asidePath);
       let cancelled = false;
       const started = Date.now();
-      const first = runResizeActivity(host1, peers, 'copyDiskToHost', request, {
+      const first = runResizeActivity(host1, 'copyDiskToHost', request, {
         onHeartbeat: (details, cancel) => {
           const { offset } = details as CopyHeartbeat;
           offsets.push(offset);
@@ -252,7 +250,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
       expect(resumeFrom).toBeGreaterThan(size / 3);
       expect(resumeFrom).toBeLessThan(size);
 
-      const resumed = await runResizeActivity(host1, peers, 'copyDiskToHost', request, {
+      const resumed = await runResizeActivity(host1, 'copyDiskToHost', request, {
         heartbeatDetails: { offset: resumeFrom } satisfies CopyHeartbeat,
       });
       timing(
@@ -270,7 +268,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
 
     it('finishes on host2 with 2 vCPUs, 192 MiB and a 1 GiB root disk; the guest counts there', async () => {
       const finish = () =>
-        runResizeActivity(host2, peers, 'finishResizeAtDestination', {
+        runResizeActivity(host2, 'finishResizeAtDestination', {
           instanceUuid: guest.uuid,
           domainXml: snapshot.domainXml,
           disks: snapshot.disks,
@@ -304,7 +302,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
 
     it('reverts: nothing left on host2, and on host1 the guest counts with its old size and data', async () => {
       const remove = () =>
-        runResizeActivity(host2, peers, 'removeResizedInstance', {
+        runResizeActivity(host2, 'removeResizedInstance', {
           instanceUuid: guest.uuid,
           disks: snapshot.disks,
         });
@@ -316,7 +314,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
 
       const logBefore = await readFile(guest.serialLog, 'utf8');
       const restore = () =>
-        runResizeActivity(host1, peers, 'restoreSource', {
+        runResizeActivity(host1, 'restoreSource', {
           instanceUuid: guest.uuid,
           domainXml: snapshot.domainXml,
           asideDir: snapshot.asideDir,
@@ -350,13 +348,9 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
       const { result: again } = await powerOff(guest);
       // As if an earlier attempt had copied half, but the destination's file is gone meanwhile.
       const staleOffset = 192 * MIB;
-      const copy = await runResizeActivity(
-        host1,
-        peers,
-        'copyDiskToHost',
-        copyRequest(guest, again),
-        { heartbeatDetails: { offset: staleOffset } satisfies CopyHeartbeat },
-      );
+      const copy = await runResizeActivity(host1, 'copyDiskToHost', copyRequest(guest, again), {
+        heartbeatDetails: { offset: staleOffset } satisfies CopyHeartbeat,
+      });
       timing(
         `whole copy after a resume found no file ${copy.ms} ms, ` +
           `${(copy.result.bytesSent / MIB).toFixed(1)} MiB sent`,
@@ -366,7 +360,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
       expect(offsets.find((offset) => offset !== staleOffset)).toBe(0);
       const { blocks } = await stat(diskOn(host2, 'resizer'));
       expect(copy.result.bytesSent).toBeGreaterThan(0.9 * blocks * SECTOR);
-      await runResizeActivity(host2, peers, 'finishResizeAtDestination', {
+      await runResizeActivity(host2, 'finishResizeAtDestination', {
         instanceUuid: guest.uuid,
         domainXml: again.domainXml,
         disks: again.disks,
@@ -377,7 +371,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
       expect(await virtualSize(diskOn(host2, 'resizer'))).toBe(DISK_MB * MIB);
 
       const confirm = () =>
-        runResizeActivity(host1, peers, 'confirmResizeAtSource', {
+        runResizeActivity(host1, 'confirmResizeAtSource', {
           instanceUuid: guest.uuid,
           asideDir: again.asideDir,
         });
@@ -398,7 +392,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
     expect(snapshot).toMatchObject({ asideDir: null, wasRunning: true, powerOff: 'graceful' });
     expect(existsSync(diskOn(host1, 'inplace'))).toBe(true);
     const offLog = await readFile(guest.serialLog, 'utf8');
-    const finished = await runResizeActivity(host1, peers, 'finishResizeAtDestination', {
+    const finished = await runResizeActivity(host1, 'finishResizeAtDestination', {
       instanceUuid: guest.uuid,
       domainXml: snapshot.domainXml,
       disks: snapshot.disks,
@@ -411,7 +405,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
 
     await powerOff(guest, false);
     const logBefore = await readFile(guest.serialLog, 'utf8');
-    await runResizeActivity(host1, peers, 'restoreSource', {
+    await runResizeActivity(host1, 'restoreSource', {
       instanceUuid: guest.uuid,
       domainXml: snapshot.domainXml,
       asideDir: null,
@@ -427,7 +421,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
   it('refuses an unknown instance, a definition that is none, and an unregistered destination', async () => {
     const missing = randomUUID();
     const notFound = await expectFailure(
-      runResizeActivity(host1, peers, 'powerOffAndSetAsideSource', {
+      runResizeActivity(host1, 'powerOffAndSetAsideSource', {
         instanceUuid: missing,
         shutdownTimeoutSeconds: 1,
         setAside: true,
@@ -437,7 +431,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
     expect(notFound).toContain(`instance ${missing} has no domain on host1`);
 
     const notXml = await expectFailure(
-      runResizeActivity(host2, peers, 'finishResizeAtDestination', {
+      runResizeActivity(host2, 'finishResizeAtDestination', {
         instanceUuid: missing,
         domainXml: '<network/>',
         disks: [],
@@ -450,7 +444,7 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
     expect(notXml).toContain('no <domain> element');
 
     const unknownPeer = await expectFailure(
-      runResizeActivity(host1, peers, 'copyDiskToHost', {
+      runResizeActivity(host1, 'copyDiskToHost', {
         instanceUuid: missing,
         disk: {
           target: 'vda',
@@ -464,7 +458,8 @@ async function expectFailure(promise: Promise<unknown>, type: string): Promise<s
       'MigrationError',
     );
     expect(unknownPeer).toBe(
-      'cannot copy disks from host1 to host3: no host of that name is registered',
+      'cannot copy disks from host1 to host3: the request does not describe it ' +
+        '(its sshd and host key come from the control plane)',
     );
   });
 });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createControlActivities } from '../../activities/control';
+import { loadConfig } from '../../config';
 import { openDatabase, type Database } from '../../db/database';
 import { readHostStates } from '../../db/host-state';
 import { migrateDatabase } from '../../db/migrate';
-import { loadConfig } from '../../config';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 /** A failure as a workflow sees it: its type, its message, and whether it may be retried. */

@@ -12,8 +12,6 @@ import { RequestError } from '../../client/request-error';
 import { instanceWorkflowId } from '../../workflows/operation-types';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
-const config = { maxConcurrentLiveMigrations: 1, schedulerMaxAttempts: 3 };
-
 describe('startLiveMigration', () => {
   let scratch: ScratchDatabase;
   let db: Database;
@@ -55,8 +53,8 @@ describe('startLiveMigration', () => {
     });
   }
 
-  async function refusal(request: Parameters<typeof startLiveMigration>[3]) {
-    const error = await startLiveMigration(db, client, config, request).catch((e: unknown) => e);
+  async function refusal(request: Parameters<typeof startLiveMigration>[2]) {
+    const error = await startLiveMigration(db, client, request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestError);
     return error as RequestError;
   }
@@ -107,7 +105,7 @@ describe('startLiveMigration', () => {
 
   it('refuses a second operation on the same instance while the first runs', async () => {
     const vm = await newInstance();
-    const first = await startLiveMigration(db, client, config, {
+    const first = await startLiveMigration(db, client, {
       instance: vm.name,
       blockMigration: 'auto',
       requestedBy: 'test',
@@ -146,7 +144,7 @@ describe('startLiveMigration', () => {
         },
       }),
     });
-    const started = await startLiveMigration(db, lossy, config, {
+    const started = await startLiveMigration(db, lossy, {
       instance: vm.name,
       blockMigration: 'auto',
       requestedBy: 'test',

@@ -16,7 +16,25 @@ import type {
 import type {
   MigrationErrorType,
   OperationControlActivities,
+  OperationPolicy,
 } from '../../workflows/operation-types';
+
+/** The control worker's policy the fakes answer with, unless a test sets its own. */
+export function fakePolicy(): OperationPolicy {
+  return { resizeConfirmWindowSeconds: 0, maxConcurrentLiveMigrations: 1, schedulerMaxAttempts: 3 };
+}
+
+/** A PeerHost row of a fake host. */
+export function fakePeer(host: string) {
+  return {
+    name: host,
+    libvirtUri: `qemu+tcp://${host}/system`,
+    sshAddress: `${host}.example`,
+    sshPort: 22,
+    sshHostKey: 'ssh-ed25519 AAAA',
+    instancesDir: '/i',
+  };
+}
 
 export const PROGRESS_DONE: MigrationProgress = {
   memoryTotalBytes: 128 << 20,
@@ -59,6 +77,9 @@ export class FakeFleet {
   readonly presence = new Map<string, DomainPresence>();
   /** Migration slots: false keeps the migration queued. */
   slotFree = true;
+  policy = fakePolicy();
+  /** Every progress the control plane saved, with the migration's status at the time. */
+  readonly savedProgress: { progress: MigrationProgress; status: string }[] = [];
   /** How the migration behaves: complete after a short while, or run until cancelled. */
   migrateMode: 'complete' | 'run-until-cancelled' | 'lands-then-fails' = 'complete';
   /** Whether prepare waits until released (to abort while preparing). */
@@ -120,7 +141,16 @@ export class FakeFleet {
       recordActionEvent: async (record) => {
         this.events.push({ event: record.event, phase: record.phase, result: record.result });
       },
-      describeHost: async ({ host }) => ({ name: host, libvirtUri: `qemu+tcp://${host}/system` }),
+      describeHost: async ({ host }) => fakePeer(host),
+      describePolicy: async () => {
+        this.enter('describePolicy');
+        return this.policy;
+      },
+      saveMigrationProgress: async ({ progress }) => {
+        this.enter('saveMigrationProgress');
+        this.savedProgress.push({ progress, status: this.migration.status });
+        return this.migration.status === 'running';
+      },
       selectDestinations: async (request) => {
         this.enter('selectDestinations');
         if (request.requestedHost) return [request.requestedHost];

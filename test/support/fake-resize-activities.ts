@@ -8,6 +8,7 @@ import type {
   ResizeControlActivities,
   ResizeHostActivities,
 } from '../../workflows/resize-contract';
+import { fakePeer, fakePolicy } from './fake-live-migration-activities';
 
 type Control = Pick<
   OperationControlActivities,
@@ -17,6 +18,8 @@ type Control = Pick<
   | 'claimResources'
   | 'releaseClaims'
   | 'acquireMigrationSlot'
+  | 'describeHost'
+  | 'describePolicy'
 > &
   ResizeControlActivities;
 
@@ -39,6 +42,9 @@ export class FakeResizeFleet {
   slotFree = true;
   /** Whether the source's power-off waits until released (to act while the resize runs). */
   powerOffGate: Promise<void> | undefined;
+  policy = fakePolicy();
+  /** The destination each disk copy was told to reach. */
+  readonly copyPeers: unknown[] = [];
 
   constructor(
     readonly source: string,
@@ -69,6 +75,11 @@ export class FakeResizeFleet {
         this.migration.status = update.status;
       },
       recordActionEvent: async () => undefined,
+      describeHost: async ({ host }) => fakePeer(host),
+      describePolicy: async () => {
+        this.enter('describePolicy');
+        return this.policy;
+      },
       selectDestinations: async (request) => {
         this.enter('selectDestinations');
         if (request.requestedHost !== null) return [request.requestedHost];
@@ -171,8 +182,9 @@ export class FakeResizeFleet {
           wasRunning: true,
         };
       },
-      copyDiskToHost: async ({ destHost }) => {
+      copyDiskToHost: async ({ destHost, dest }) => {
         this.enter('copyDiskToHost', host);
+        this.copyPeers.push(dest);
         this.disks.set(destHost, 'in-place');
         return { bytesSent: 1 << 20, digest: 'd' };
       },

@@ -20,6 +20,7 @@ import { createHostActivities, type HostActivities } from '../../activities/host
 import type { LiveMigrationSettings } from '../../activities/host/live-migration/settings';
 import type { MigrationProgress } from '../../workflows/live-migration-contract';
 import { hostCommand, INSTANCES_DIR, type LabHost } from '../../lab';
+import { withoutDatabase } from '../../config';
 import { projectRoot } from '../../config/project-root';
 import { libvirtHypervisor } from '../../virt/libvirt/hypervisor';
 
@@ -168,7 +169,10 @@ export async function startHostAgentProcess(
   const logFile = join(logDir, `agent-${host.name}-${Date.now()}.log`);
   const log = openSync(logFile, 'a');
   const [program, ...args] = hostCommand(host, [process.execPath, script, JSON.stringify(config)]);
-  const child = spawn(program, args, { stdio: ['pipe', 'pipe', log] });
+  const child = spawn(program, args, {
+    stdio: ['pipe', 'pipe', log],
+    env: withoutDatabase(process.env),
+  });
   closeSync(log);
   const agent = new HostAgentProcess(child, logFile);
   await agent.call('locateInstance', { instanceUuid: '00000000-0000-0000-0000-000000000000' });

@@ -94,12 +94,22 @@ export function useLabStack(options: LabStackOptions) {
       dbFilename: join(dataDir, 'temporal.db'),
       logFile: join(dataDir, 'temporal.log'),
     });
+  let controlEnv: Record<string, string> = {};
   const startControl = () => {
     const log = openSync(join(dataDir, 'control.log'), 'a');
     control = spawn(process.execPath, [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, ...controlEnv },
       stdio: ['ignore', log, log],
     });
+  };
+  const stopControl = async () => {
+    if (!control || control.exitCode !== null) return;
+    const exited = new Promise((resolve) => control.once('exit', resolve));
+    // A test that failed while the worker was paused leaves it stopped: SIGTERM waits for SIGCONT.
+    control.kill('SIGCONT');
+    control.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    control.kill('SIGKILL');
   };
 
   const host = (name: string): LabHost => lab.hosts.find((h) => h.name === name) as LabHost;
@@ -135,14 +145,7 @@ export function useLabStack(options: LabStackOptions) {
   });
 
   afterAll(async () => {
-    if (control && control.exitCode === null) {
-      const exited = new Promise((resolve) => control.once('exit', resolve));
-      // A test that failed while the worker was paused leaves it stopped: SIGTERM waits for SIGCONT.
-      control.kill('SIGCONT');
-      control.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-      control.kill('SIGKILL');
-    }
+    await stopControl();
     await temporal?.connection.close();
     await temporalServer?.stop();
     await db?.$disconnect();
@@ -207,6 +210,15 @@ export function useLabStack(options: LabStackOptions) {
       const agents = JSON.parse(await readFile(agentsFile(), 'utf8'));
       const restarted = startLabAgents([host(hostName)], config, agentEnv);
       await writeFile(agentsFile(), JSON.stringify({ ...agents, ...restarted }));
+    },
+    /**
+     * The control worker stopped (SIGTERM) and started again with `settings` added to its
+     * environment: the control plane's policy, which every operation started afterwards gets.
+     */
+    async restartControl(settings: Record<string, string>): Promise<void> {
+      await stopControl();
+      controlEnv = settings;
+      startControl();
     },
     /** kill -9 of the control worker, then a new one. */
     async restartControlAfterKill(): Promise<void> {

@@ -12,11 +12,12 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createResizeActivities } from '../../activities/host/resize';
-import type { PeerHostRecord } from '../../activities/host/resize/peer-access';
 import { hostCommand, INSTANCES_DIR, type LabHost } from '../../lab';
+import { withoutDatabase } from '../../config';
 import { projectRoot } from '../../config/project-root';
 import type { ResizeHostActivities } from '../../workflows/resize-contract';
 import { libvirtHypervisor } from '../../virt/libvirt/hypervisor';
+import type { PeerHost } from '../../workflows/operation-types';
 
 const LINE_PREFIX = '@@ferry-resize ';
 
@@ -27,8 +28,6 @@ type ResultOf<K extends Name> = Awaited<ReturnType<ResizeHostActivities[K]>>;
 interface RunnerInput {
   hostName: string;
   libvirtUri: string;
-  /** Every lab host's Host row, by name, for describePeer. */
-  peers: Record<string, PeerHostRecord>;
   activity: Name;
   request: unknown;
   heartbeatDetails?: unknown;
@@ -65,25 +64,21 @@ function revive(error: Extract<RunnerOutput, { error: unknown }>['error']): Erro
   return Object.assign(new Error(error.message), { name: error.name });
 }
 
-/** The lab's hosts as their Host rows describe them (lab/register.ts). */
-export function labPeers(hosts: LabHost[]): Record<string, PeerHostRecord> {
-  return Object.fromEntries(
-    hosts.map((host) => [
-      host.name,
-      {
-        sshAddress: host.address,
-        sshPort: host.sshPort,
-        sshHostKey: host.sshHostPublicKey,
-        instancesDir: host.instancesDir,
-      },
-    ]),
-  );
+/** A lab host as its Host row describes it (lab/register.ts), as the control plane hands it on. */
+export function labPeer(host: LabHost): PeerHost {
+  return {
+    name: host.name,
+    libvirtUri: host.libvirtUriInLab,
+    sshAddress: host.address,
+    sshPort: host.sshPort,
+    sshHostKey: host.sshHostPublicKey,
+    instancesDir: host.instancesDir,
+  };
 }
 
 /** Runs `activity` inside `host`; needs the project built (dist/). */
 export function runResizeActivity<K extends Name>(
   host: LabHost,
-  peers: Record<string, PeerHostRecord>,
   activity: K,
   request: RequestOf<K>,
   options: RunOptions = {},
@@ -91,14 +86,16 @@ export function runResizeActivity<K extends Name>(
   const input: RunnerInput = {
     hostName: host.name,
     libvirtUri: host.libvirtUriInLab,
-    peers,
     activity,
     request,
     heartbeatDetails: options.heartbeatDetails,
   };
   const script = join(projectRoot(), 'dist', 'test', 'support', 'resize-activity-runner.js');
   const [program, ...args] = hostCommand(host, [process.execPath, script, JSON.stringify(input)]);
-  const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(program, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: withoutDatabase(process.env),
+  });
   const stderr: Buffer[] = [];
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const cancel = () => child.stdin.write('cancel\n');
@@ -137,7 +134,6 @@ async function run(input: RunnerInput): Promise<RunnerOutput> {
     libvirtUri: input.libvirtUri,
     instancesDir: INSTANCES_DIR,
     peers: {
-      describePeer: async (name) => input.peers[name] ?? null,
       username: 'root',
       privateKeyPath: '/root/.ssh/id_ed25519',
     },

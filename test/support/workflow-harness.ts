@@ -101,8 +101,6 @@ export async function workflowHarness(): Promise<Harness> {
         sourceHost: fleet.source,
         requestedHost: null,
         blockMigration: 'auto',
-        maxConcurrentPerSource: 1,
-        schedulerMaxAttempts: 3,
         requestedBy: 'test',
         ...input,
       };

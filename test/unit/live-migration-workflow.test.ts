@@ -14,11 +14,12 @@ import {
 import {
   abortUpdate,
   forceCompleteUpdate,
+  progressSignal,
   statusQuery,
 } from '../../workflows/live-migration-messages';
 import type { LiveMigrationState } from '../../workflows/live-migration-contract';
 import { FerryDestHost, FerryStatus } from '../../workflows/search-attributes';
-import type { FakeFleet } from '../support/fake-live-migration-activities';
+import { PROGRESS_DONE, type FakeFleet } from '../support/fake-live-migration-activities';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 
 let harness: Harness;
@@ -98,9 +99,8 @@ describe('liveMigration (mocked activities)', () => {
     const fleet = harness.fleet(3);
     for (const host of fleet.hosts.slice(1))
       fleet.refusingHosts.set(host, 'MigrationPreCheckError');
-    const failure = await failureOf(
-      harness.run(fleet, { schedulerMaxAttempts: 2 }, (h) => h.result()),
-    );
+    fleet.policy.schedulerMaxAttempts = 2;
+    const failure = await failureOf(harness.run(fleet, {}, (h) => h.result()));
     expect(failure.type).toBe('NoValidHost');
     expect(failure.message).toMatch(/after 2 attempts/);
     expect(fleet.calls.filter((c) => c.endsWith(':checkCanLiveMigrateDestination'))).toHaveLength(
@@ -254,6 +254,38 @@ describe('liveMigration (mocked activities)', () => {
     expect(fleet.migrationAborted).toBe(true);
     expect(fleet.migration.status).toBe('cancelled');
     expectRolledBack(fleet);
+  });
+
+  it('saves the signalled progress through the control plane, never after the final state', async () => {
+    const fleet = harness.fleet(1);
+    fleet.migrateMode = 'run-until-cancelled';
+    const progress = (processed: number) => ({
+      ...PROGRESS_DONE,
+      memoryProcessedBytes: processed,
+      percent: processed,
+    });
+    await harness.run(fleet, {}, async (handle) => {
+      await until('migrating', () => fleet.calls.some((c) => c.endsWith(':liveMigrate')));
+      await handle.signal(progressSignal, progress(10));
+      await until('first save', () => fleet.savedProgress.length === 1);
+      await handle.signal(progressSignal, progress(20));
+      expect((await handle.query(statusQuery)).progress).toMatchObject({ percent: 20 });
+      // Past the 2 s throttle the next signal's progress is written, whatever came between.
+      await sleep(2100);
+      await handle.signal(progressSignal, progress(30));
+      await until('the latest saved', () => fleet.savedProgress.at(-1)?.progress.percent === 30);
+      await handle.executeUpdate(abortUpdate);
+      await handle.result().catch(() => undefined);
+      await handle.signal(progressSignal, progress(40)).catch(() => undefined);
+    });
+    const saved = fleet.savedProgress.map((s) => s.progress.percent);
+    expect(saved[0]).toBe(10);
+    expect(saved.at(-1)).toBe(30);
+    expect(fleet.savedProgress.every((saved) => saved.status === 'running')).toBe(true);
+    const saves = fleet.calls.flatMap((call, i) =>
+      call.endsWith('saveMigrationProgress') ? [i] : [],
+    );
+    expect(Math.max(...saves)).toBeLessThan(fleet.calls.indexOf('control.failMigration'));
   });
 
   it('force-completes only a running migration', async () => {

@@ -18,6 +18,7 @@ import {
   revertUpdate,
 } from '../../workflows/resize-messages';
 import type { ResizeInput, ResizeState } from '../../workflows/resize-contract';
+import { fakePeer } from '../support/fake-live-migration-activities';
 import { FakeResizeFleet } from '../support/fake-resize-activities';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 
@@ -32,6 +33,12 @@ function fleet(hosts: 'two' | 'source-only' = 'two'): FakeResizeFleet {
   const id = randomUUID().slice(0, 8);
   const others = hosts === 'two' ? [`dst-${id}`] : [];
   return new FakeResizeFleet(`src-${id}`, [`src-${id}`, ...others]);
+}
+
+/** The fleet, whose control plane's resize_confirm_window is `seconds`. */
+function withWindow(fakes: FakeResizeFleet, seconds: number): FakeResizeFleet {
+  fakes.policy.resizeConfirmWindowSeconds = seconds;
+  return fakes;
 }
 
 function runResize<T>(
@@ -52,9 +59,7 @@ function runResize<T>(
     oldSize: size,
     newSize: { ...size, vcpus: 2 },
     allowSameHost: false,
-    confirmWindowSeconds: 0,
     shutdownTimeoutSeconds: 5,
-    schedulerMaxAttempts: 3,
     requestedBy: 'test',
     ...input,
   };
@@ -100,6 +105,8 @@ describe('resize (mocked activities)', () => {
     expect([...fakes.domains.keys()]).toEqual([dest]);
     expect([...fakes.disks.keys()]).toEqual([dest]);
     expect(fakes.claims.size).toBe(0);
+    // The source's agent reads no database: the copy names the destination's sshd and key.
+    expect(fakes.copyPeers).toEqual([fakePeer(dest)]);
   });
 
   it('reverts: nothing left on the destination, the source restored and running', async () => {
@@ -224,7 +231,7 @@ describe('resize (mocked activities)', () => {
   it('confirms by itself when resize_confirm_window passes, and says so', async () => {
     const fakes = fleet();
     const asked = Date.now();
-    const state = await runResize(fakes, { confirmWindowSeconds: 2 }, async (handle) => {
+    const state = await runResize(withWindow(fakes, 2), {}, async (handle) => {
       const waiting = await verifyResize(handle);
       // The window runs from the finish, which came after the request.
       expect(Date.parse(waiting.confirmDeadline as string)).toBeGreaterThanOrEqual(asked + 2000);
@@ -236,7 +243,7 @@ describe('resize (mocked activities)', () => {
 
   it('with a window of 0 waits until asked (here by the confirm signal)', async () => {
     const fakes = fleet();
-    await runResize(fakes, { confirmWindowSeconds: 0 }, async (handle) => {
+    await runResize(withWindow(fakes, 0), {}, async (handle) => {
       await verifyResize(handle);
       // No timer armed (a window would be one): only a decision ends VERIFY_RESIZE.
       const { events } = await handle.fetchHistory();
@@ -249,7 +256,7 @@ describe('resize (mocked activities)', () => {
 
   it('a revert racing the window ends in exactly one of revert or auto-confirm', async () => {
     const fakes = fleet();
-    const state = await runResize(fakes, { confirmWindowSeconds: 1 }, async (handle) => {
+    const state = await runResize(withWindow(fakes, 1), {}, async (handle) => {
       await verifyResize(handle);
       await sleep(900);
       const reverted = await handle.executeUpdate(revertUpdate).then(

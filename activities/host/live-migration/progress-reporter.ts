@@ -1,5 +1,5 @@
 /**
- * Reports a migration's progress (database row and workflow signal) at most once per interval,
+ * Reports a migration's progress (a signal to its workflow) at most once per interval,
  * without ever holding up the monitor: a report still in flight makes the next offer a no-op, and
  * a failed report is logged, never thrown.
  */
@@ -33,7 +33,7 @@ export class ProgressReporter {
   /**
    * Waits for the report in flight, if any, and sends none: a completed migration's final progress
    * travels in the activity's result, which the workflow records and the completion writes to the
-   * Migration row, so a last report would be a signal and a write for nothing.
+   * Migration row, so a last report would be a signal for nothing.
    */
   async settled(): Promise<void> {
     await this.inFlight;

@@ -18,7 +18,7 @@ export interface LiveMigrationSettings {
   permitAutoConverge: boolean;
   /** How often the monitor reads the job's stats and heartbeats (Nova: 0.5 s). */
   monitorIntervalMs: number;
-  /** How often the monitor reports progress to the database and the workflow (Nova: 5 s). */
+  /** How often the monitor signals progress to the workflow, which saves it (Nova: 5 s). */
   progressSaveIntervalMs: number;
 }
 

@@ -71,7 +71,7 @@ export async function copyDiskToPeer(
   const activity = Context.current();
   const { disk, destHost } = request;
   const subject = `instance ${request.instanceUuid}'s disk ${disk.target}`;
-  const peer = await connectTarget(context.hostName, context.peers, destHost);
+  const peer = await connectTarget(context.hostName, context.peers, destHost, request.dest);
   const source = await resolveInstancePath(
     context.instancesDir,
     asidePath(context.instancesDir, request.asideDir, disk.path),

@@ -1,27 +1,18 @@
 /**
  * How a host agent reaches another host's sshd to copy disks there: the peer's endpoint, pinned
- * host key and instances dir come from its Host row; the private key is this host's own, read from
- * a file for each copy and never passed anywhere else.
+ * host key and instances dir come in the request (the workflow read them from the Host row through
+ * the control plane); the private key is this host's own, read from a file for each copy and never
+ * passed anywhere else.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { PeerHost } from '../../../workflows/operation-types';
 import { migrationFailure } from '../live-migration/failures';
 import type { SshTarget } from '../ssh';
 
-/** The SSH part of a Host row. */
-export interface PeerHostRecord {
-  sshAddress: string | null;
-  sshPort: number;
-  /** "ssh-ed25519 AAAA...": the only key the peer may present. */
-  sshHostKey: string | null;
-  instancesDir: string;
-}
-
 export interface PeerAccess {
-  /** The peer's Host row; null when no host of that name is registered. */
-  describePeer(hostName: string): Promise<PeerHostRecord | null>;
   /** The user to log in as on peers (the agents' user: the same on every host). */
   username: string;
   /** This host's SSH private key, authorized on every peer. */
@@ -42,11 +33,12 @@ export function defaultIdentityFile(home = homedir()): string {
   return paths.find((path) => existsSync(path)) ?? paths[0];
 }
 
-/** How `hostName` (this agent's host) connects to `peerName`. */
+/** How `hostName` (this agent's host) connects to `peerName`, described by `record`. */
 export async function connectTarget(
   hostName: string,
   peers: PeerAccess | undefined,
   peerName: string,
+  record: PeerHost | undefined,
 ): Promise<Peer> {
   if (peers === undefined) {
     throw migrationFailure(
@@ -54,11 +46,11 @@ export async function connectTarget(
       `the agent of ${hostName} was started without SSH access to peers: it cannot copy disks`,
     );
   }
-  const record = await peers.describePeer(peerName);
-  if (record === null) {
+  if (record?.name !== peerName) {
     throw migrationFailure(
       'MigrationError',
-      `cannot copy disks from ${hostName} to ${peerName}: no host of that name is registered`,
+      `cannot copy disks from ${hostName} to ${peerName}: the request does not describe it ` +
+        '(its sshd and host key come from the control plane)',
     );
   }
   if (record.sshAddress === null || record.sshHostKey === null) {
