@@ -106,9 +106,10 @@ describe('ferry CLI', () => {
     const lines = result.stdout.split('\n');
     const control = lines.findIndex((line) => line.startsWith('control plane'));
     expect(control).toBeGreaterThanOrEqual(0);
-    expect(lines.slice(control + 1, control + 4)).toEqual([
+    expect(lines.slice(control + 1, control + 5)).toEqual([
       '  resizeConfirmWindowSeconds = 86400',
       '  maxConcurrentLiveMigrations = 1',
+      '  maxConcurrentMigrations = 5',
       '  schedulerMaxAttempts = 3',
     ]);
     expect(result.stdout).toMatch(
