@@ -20,7 +20,7 @@ export async function runControlWorker(config: FerryConfig, logger: Logger): Pro
       namespace: config.temporalNamespace,
       taskQueue: CONTROL_TASK_QUEUE,
       workflowsPath: require.resolve('../workflows'),
-      activities: createControlActivities(db),
+      activities: createControlActivities(db, config),
     });
     logger.info({ taskQueue: CONTROL_TASK_QUEUE }, 'control worker running');
     await worker.run();

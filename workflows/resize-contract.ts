@@ -41,6 +41,8 @@ export interface ResizeInput {
   allowSameHost: boolean;
   /** resize_confirm_window: seconds until the workflow confirms by itself; 0 waits forever. */
   confirmWindowSeconds: number;
+  /** Confirmed as soon as the instance is on its destination, with no wait (a drain's cold move). */
+  confirmAtOnce?: boolean;
   /** Nova's shutdown_timeout: how long a graceful shutdown may take before the destroy. */
   shutdownTimeoutSeconds: number;
   schedulerMaxAttempts: number;

@@ -62,6 +62,14 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
   }
 
   const snapshot = await migrateAndFinish(input, record);
+  if (input.confirmAtOnce === true) {
+    // A drain's cold move: the source must end empty, and a cancellation (the drain aborted)
+    // arriving now must not stop a confirm halfway (docs/drain.md, "Cold moves").
+    decision = 'confirm';
+    await CancellationScope.nonCancellable(() => confirm(input, record, snapshot, false));
+    await condition(allHandlersFinished);
+    return state;
+  }
   const window = input.confirmWindowSeconds;
   const asked = () => decision !== undefined;
   if (window === 0) await condition(asked);

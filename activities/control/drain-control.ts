@@ -1,0 +1,243 @@
+/** The control activities of a host drain (docs/drain.md): the Drain row, its plan and its moves. */
+import { ApplicationFailure } from '@temporalio/common';
+import type { FerryConfig } from '../../config';
+import type { Database } from '../../db/database';
+import type { DrainItem as DrainItemRow } from '../../db/models';
+import { recordMigration } from '../../db/record-migration';
+import { inTransaction } from '../../db/transactions';
+import type {
+  DrainControlActivities,
+  DrainItem,
+  DrainItemState,
+  DrainMove,
+} from '../../workflows/drain-contract';
+import { instanceWorkflowId } from '../../workflows/operation-types';
+import { planDrain, planDrainDryRun, planInstance } from './drain-plan';
+
+export type DrainConfig = Pick<
+  FerryConfig,
+  'maxConcurrentLiveMigrations' | 'schedulerMaxAttempts' | 'shutdownTimeoutSeconds'
+>;
+
+/** An item as recorded; a return's moves go back to the drain's host. */
+function fromRow(row: DrainItemRow, returnTo: string | null): DrainItem {
+  return {
+    instanceUuid: row.instanceUuid,
+    instanceName: row.instanceName,
+    action: row.action as DrainItem['action'],
+    state: row.state as DrainItemState,
+    reason: row.reason,
+    attempts: row.attempts,
+    destHost: row.destHost,
+    requestedHost: row.action === 'none' ? null : returnTo,
+    lastMigrationUuid: row.lastMigrationUuid,
+  };
+}
+
+/**
+ * The instances the host's last drain moved that are still where it put them, each planned back
+ * to the host (live if running, cold if stopped, left with the reason otherwise).
+ */
+async function planReturn(db: Database, host: string): Promise<DrainItem[]> {
+  const drain = await db.drain.findFirst({
+    where: { host, kind: 'drain', status: { not: 'running' } },
+    orderBy: { id: 'desc' },
+    include: { items: { where: { state: 'moved' }, orderBy: { instanceName: 'asc' } } },
+  });
+  if (!drain) return [];
+  const instances = await db.instance.findMany({
+    where: { uuid: { in: drain.items.map((row) => row.instanceUuid) } },
+  });
+  return drain.items.flatMap((row) => {
+    const instance = instances.find((candidate) => candidate.uuid === row.instanceUuid);
+    if (!instance || instance.hostName !== row.destHost) return [];
+    return [{ ...planInstance(instance, false), requestedHost: host }];
+  });
+}
+
+export function drainControlActivities(db: Database, config: DrainConfig) {
+  const activities: DrainControlActivities & {
+    planHostDrain(request: { host: string; exclude: string[] }): Promise<DrainItem[]>;
+  } = {
+    /** The dry run's plan: nothing claimed, nothing written. */
+    planHostDrain: (request) => planDrainDryRun(db, request),
+
+    async beginDrain(request) {
+      const recorded = await db.drain.findUnique({
+        where: { uuid: request.drainUuid },
+        include: { items: { orderBy: { instanceName: 'asc' } } },
+      });
+      if (recorded) {
+        return {
+          concurrency: recorded.concurrency,
+          items: recorded.items.map((row) =>
+            fromRow(row, recorded.kind === 'return' ? recorded.host : null),
+          ),
+        };
+      }
+      const concurrency = request.concurrency ?? config.maxConcurrentLiveMigrations;
+      return inTransaction(db, async (tx) => {
+        const host = await tx.host.findUnique({ where: { name: request.host } });
+        if (!host) {
+          throw ApplicationFailure.nonRetryable(
+            `host ${request.host} is not registered`,
+            'HostNotFound',
+          );
+        }
+        if (request.kind === 'drain') {
+          await tx.host.update({
+            where: { name: host.name },
+            data: { state: 'disabled', disabledReason: 'draining' },
+          });
+        } else if (host.state === 'disabled') {
+          await tx.host.update({
+            where: { name: host.name },
+            data: { state: 'up', disabledReason: null },
+          });
+        }
+        const items =
+          request.kind === 'drain'
+            ? await planDrain(tx as Database, request)
+            : await planReturn(tx as Database, request.host);
+        await tx.drain.create({
+          data: {
+            uuid: request.drainUuid,
+            host: host.name,
+            status: 'running',
+            kind: request.kind,
+            concurrency,
+            attempts: request.attempts,
+            deadline: request.deadline === null ? null : new Date(request.deadline),
+            exclude: JSON.stringify(request.exclude),
+            workflowId: request.workflowId,
+            requestedBy: request.requestedBy,
+            items: {
+              create: items.map((planned) => ({
+                instanceUuid: planned.instanceUuid,
+                instanceName: planned.instanceName,
+                action: planned.action,
+                state: planned.state,
+                reason: planned.reason,
+              })),
+            },
+          },
+        });
+        return { concurrency, items };
+      });
+    },
+
+    async startDrainMove(request): Promise<DrainMove> {
+      const instance = await db.instance.findUnique({
+        where: { uuid: request.instanceUuid },
+        include: { flavor: true },
+      });
+      if (!instance) return { refused: 'the instance no longer exists' };
+      const drain = await db.drain.findUniqueOrThrow({ where: { uuid: request.drainUuid } });
+      const planned = planInstance(instance, false);
+      if (planned.action !== request.action) {
+        return { refused: planned.reason ?? `the instance is now planned ${planned.action}` };
+      }
+      const expected = drain.kind === 'drain' ? drain.host : null;
+      if (expected !== null && instance.hostName !== expected) {
+        return { refused: `the instance is on ${instance.hostName} now, not ${expected}` };
+      }
+      const requestedBy = `drain ${request.drainUuid}${drain.requestedBy ? ` (${drain.requestedBy})` : ''}`;
+      const workflowId = instanceWorkflowId(instance.uuid);
+      if (request.action === 'live') {
+        const migration = await recordMigration(db, {
+          instance,
+          migrationType: 'live-migration',
+          workflowId,
+        });
+        return {
+          workflowType: 'liveMigration',
+          migrationUuid: migration.uuid,
+          input: {
+            migrationUuid: migration.uuid,
+            instanceUuid: instance.uuid,
+            instanceName: instance.name,
+            sourceHost: instance.hostName,
+            requestedHost: request.requestedHost,
+            blockMigration: 'auto',
+            maxConcurrentPerSource: Math.max(drain.concurrency, config.maxConcurrentLiveMigrations),
+            schedulerMaxAttempts: config.schedulerMaxAttempts,
+            requestedBy,
+          },
+        };
+      }
+      const migration = await recordMigration(db, {
+        instance,
+        migrationType: 'migration',
+        workflowId,
+      });
+      const size = {
+        vcpus: instance.flavor.vcpus,
+        memoryMiB: instance.flavor.memoryMiB,
+        rootDiskGiB: instance.flavor.rootDiskGiB,
+      };
+      return {
+        workflowType: 'resize',
+        migrationUuid: migration.uuid,
+        input: {
+          migrationUuid: migration.uuid,
+          instanceUuid: instance.uuid,
+          instanceName: instance.name,
+          migrationType: 'migration',
+          sourceHost: instance.hostName,
+          requestedHost: request.requestedHost,
+          oldFlavorId: instance.flavorId,
+          newFlavorId: instance.flavorId,
+          oldSize: size,
+          newSize: size,
+          allowSameHost: false,
+          confirmWindowSeconds: 0,
+          confirmAtOnce: true,
+          shutdownTimeoutSeconds: config.shutdownTimeoutSeconds,
+          schedulerMaxAttempts: config.schedulerMaxAttempts,
+          requestedBy,
+        },
+      };
+    },
+
+    async discardDrainMove({ migrationUuid }) {
+      await db.migration.deleteMany({
+        where: { uuid: migrationUuid, status: { in: ['accepted', 'pre-migrating'] } },
+      });
+    },
+
+    async recordDrainItem({ drainUuid, item }) {
+      const drain = await db.drain.findUniqueOrThrow({ where: { uuid: drainUuid } });
+      await db.drainItem.update({
+        where: { drainId_instanceUuid: { drainId: drain.id, instanceUuid: item.instanceUuid } },
+        data: {
+          state: item.state,
+          reason: item.reason,
+          attempts: item.attempts,
+          destHost: item.destHost,
+          lastMigrationUuid: item.lastMigrationUuid,
+        },
+      });
+    },
+
+    async finishDrain({ drainUuid, status }) {
+      const drain = await db.drain.update({
+        where: { uuid: drainUuid },
+        data: { status, finishedAt: new Date() },
+      });
+      if (drain.kind !== 'return') return;
+      const returned = await db.drain.findFirst({
+        where: {
+          host: drain.host,
+          kind: 'drain',
+          id: { lt: drain.id },
+          status: { not: 'running' },
+        },
+        orderBy: { id: 'desc' },
+      });
+      if (returned) {
+        await db.drain.update({ where: { id: returned.id }, data: { returnedAt: new Date() } });
+      }
+    },
+  };
+  return activities;
+}
