@@ -85,6 +85,9 @@ export type DrainMove =
 
 /** The control activities a drain calls. */
 export interface DrainControlActivities {
+  /** The dry run's plan, with the destination the scheduler would pick now; changes nothing. */
+  planHostDrain(request: { host: string; exclude: string[] }): Promise<DrainItem[]>;
+
   /**
    * Disables the host (reason `draining`) for a drain, or enables it for a return; records the
    * Drain row and its plan (idempotent: a retry returns the plan recorded). Returns the plan and
@@ -116,8 +119,8 @@ export interface DrainControlActivities {
   /** Deletes a move's Migration whose workflow never started (the instance had another). */
   discardDrainMove(request: { migrationUuid: string }): Promise<void>;
 
-  /** Saves an item's state, reason, attempts and destination. */
-  recordDrainItem(request: { drainUuid: string; item: DrainItem }): Promise<void>;
+  /** Saves items' state, reason, attempts and destination. */
+  recordDrainItems(request: { drainUuid: string; items: DrainItem[] }): Promise<void>;
 
   /** The drain's end: status and finishedAt (a return also marks its drain returned). */
   finishDrain(request: { drainUuid: string; status: DrainStatus }): Promise<void>;

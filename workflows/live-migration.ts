@@ -22,6 +22,7 @@ import { errorType, failureMessage } from './failures';
 import { chooseLiveMigrationDestination, type Destination } from './live-migration-destination';
 import { LiveMigrationRecord } from './live-migration-record';
 import {
+  abortSignal,
   abortUpdate,
   forceCompleteUpdate,
   progressSignal,
@@ -73,6 +74,11 @@ export async function liveMigration(input: LiveMigrationInput): Promise<LiveMigr
     },
     { validator: () => refuseUnless(record.state, ABORTABLE, 'abort') },
   );
+  setHandler(abortSignal, () => {
+    if (![...ABORTABLE, 'accepted'].includes(record.state.status)) return;
+    abortRequested = true;
+    migrating?.cancel();
+  });
   setHandler(
     forceCompleteUpdate,
     async () => {

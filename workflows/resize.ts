@@ -15,6 +15,7 @@ import { Compensations } from './compensations';
 import { errorType, failureMessage } from './failures';
 import type { ResizeInput, ResizeSourceSnapshot, ResizeState } from './resize-contract';
 import {
+  abortResizeSignal,
   confirmSignal,
   confirmUpdate,
   resizeStatusQuery,
@@ -54,6 +55,10 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
   setHandler(revertSignal, () => {
     if (state.status === 'finished') decision ??= 'revert';
   });
+  const moving = new CancellationScope();
+  setHandler(abortResizeSignal, () => {
+    if (['pre-migrating', 'migrating', 'post-migrating'].includes(state.status)) moving.cancel();
+  });
 
   try {
     await resizeControl.beginResize({ migrationUuid, requestedBy: input.requestedBy });
@@ -61,7 +66,7 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
     return await record.refused(error);
   }
 
-  const snapshot = await migrateAndFinish(input, record);
+  const snapshot = await moving.run(() => migrateAndFinish(input, record));
   if (input.confirmAtOnce === true) {
     // A drain's cold move: the source must end empty, and a cancellation (the drain aborted)
     // arriving now must not stop a confirm halfway (docs/drain.md, "Cold moves").

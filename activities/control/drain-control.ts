@@ -56,10 +56,7 @@ async function planReturn(db: Database, host: string): Promise<DrainItem[]> {
 }
 
 export function drainControlActivities(db: Database, config: DrainConfig) {
-  const activities: DrainControlActivities & {
-    planHostDrain(request: { host: string; exclude: string[] }): Promise<DrainItem[]>;
-  } = {
-    /** The dry run's plan: nothing claimed, nothing written. */
+  const activities: DrainControlActivities = {
     planHostDrain: (request) => planDrainDryRun(db, request),
 
     async beginDrain(request) {
@@ -205,17 +202,21 @@ export function drainControlActivities(db: Database, config: DrainConfig) {
       });
     },
 
-    async recordDrainItem({ drainUuid, item }) {
+    async recordDrainItems({ drainUuid, items }) {
       const drain = await db.drain.findUniqueOrThrow({ where: { uuid: drainUuid } });
-      await db.drainItem.update({
-        where: { drainId_instanceUuid: { drainId: drain.id, instanceUuid: item.instanceUuid } },
-        data: {
-          state: item.state,
-          reason: item.reason,
-          attempts: item.attempts,
-          destHost: item.destHost,
-          lastMigrationUuid: item.lastMigrationUuid,
-        },
+      await inTransaction(db, async (tx) => {
+        for (const item of items) {
+          await tx.drainItem.update({
+            where: { drainId_instanceUuid: { drainId: drain.id, instanceUuid: item.instanceUuid } },
+            data: {
+              state: item.state,
+              reason: item.reason,
+              attempts: item.attempts,
+              destHost: item.destHost,
+              lastMigrationUuid: item.lastMigrationUuid,
+            },
+          });
+        }
       });
     },
 
