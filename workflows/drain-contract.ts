@@ -47,6 +47,8 @@ export interface DrainInput {
   requestedBy: string;
   /** The state of the run before, when this run is its continuation (continue-as-new). */
   carried?: DrainCarried;
+  /** The first retry's wait in seconds, each next one twice as long; absent: 10. */
+  retryDelaySeconds?: number;
   /** History events after which the run continues as new; absent: DRAIN_HISTORY_LIMIT. */
   historyLimit?: number;
 }

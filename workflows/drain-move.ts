@@ -26,8 +26,8 @@ export const drainControl = proxyLocalActivities<DrainControlActivities>({
 /** Failures another attempt may get past: no room now, a destination that refused, too slow. */
 const RETRYABLE = new Set<string>(['NoValidHost', 'MigrationTimeout', ...DESTINATION_REFUSALS]);
 
-/** The first retry waits this long, each next one twice as long. */
-const RETRY_BACKOFF_MS = 10_000;
+/** The first retry waits this long unless the drain says otherwise, each next one twice as long. */
+const RETRY_DELAY_SECONDS = 10;
 
 /** liveMigration or resize, as a drain starts them. */
 type MoveWorkflow = (
@@ -106,9 +106,10 @@ async function runChild(
 export async function moveInstance(
   state: DrainState,
   item: DrainItem,
-  pastDeadline: () => boolean,
-  inFlight: InFlight,
+  drain: { pastDeadline: () => boolean; inFlight: InFlight; retryDelaySeconds?: number },
 ): Promise<void> {
+  const { pastDeadline, inFlight } = drain;
+  const delayMs = (drain.retryDelaySeconds ?? RETRY_DELAY_SECONDS) * 1000;
   const save = () => drainControl.recordDrainItems({ drainUuid: state.drainUuid, items: [item] });
   const end = async (to: 'moved' | 'failed' | 'left', reason: string | null) => {
     item.state = to;
@@ -146,7 +147,7 @@ export async function moveInstance(
     }
     item.reason = outcome.failed;
     await save();
-    await condition(() => state.aborting, RETRY_BACKOFF_MS * 2 ** (item.attempts - 1));
+    await condition(() => state.aborting, delayMs * 2 ** (item.attempts - 1));
   }
 }
 

@@ -92,7 +92,11 @@ export async function hostDrain(input: DrainInput): Promise<DrainState> {
     while (mayStart && active < state.concurrency && pending.length > 0) {
       const item = pending.shift() as DrainItem;
       active += 1;
-      moveInstance(state, item, pastDeadline, inFlight)
+      moveInstance(state, item, {
+        pastDeadline,
+        inFlight,
+        retryDelaySeconds: input.retryDelaySeconds,
+      })
         .catch((error: unknown) => (failure ??= error))
         .finally(() => ((active -= 1), (ended += 1)));
     }
