@@ -55,9 +55,11 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
   setHandler(revertSignal, () => {
     if (state.status === 'finished') decision ??= 'revert';
   });
-  const moving = new CancellationScope();
+  let abortRequested = false;
   setHandler(abortResizeSignal, () => {
-    if (['pre-migrating', 'migrating', 'post-migrating'].includes(state.status)) moving.cancel();
+    if (['pre-migrating', 'migrating', 'post-migrating'].includes(state.status)) {
+      abortRequested = true;
+    }
   });
 
   try {
@@ -66,7 +68,7 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
     return await record.refused(error);
   }
 
-  const snapshot = await moving.run(() => migrateAndFinish(input, record));
+  const snapshot = await migrateAndFinish(input, record, () => abortRequested);
   if (input.confirmAtOnce === true) {
     // A drain's cold move: the source must end empty, and a cancellation (the drain aborted)
     // arriving now must not stop a confirm halfway (docs/drain.md, "Cold moves").
@@ -90,10 +92,15 @@ export async function resize(input: ResizeInput): Promise<ResizeState> {
 async function migrateAndFinish(
   input: ResizeInput,
   record: ResizeRecord,
+  aborted: () => boolean,
 ): Promise<ResizeSourceSnapshot> {
   const { migrationUuid, instanceUuid, sourceHost } = input;
   const { state } = record;
   const undo = new Compensations();
+  // A drain's abort takes effect between steps, once each step's undo is known (never mid-step).
+  const stopIfAborted = () => {
+    if (aborted()) throw new Error('aborted by the drain');
+  };
   try {
     undo.add('release the resource claims', () => control.releaseClaims({ migrationUuid }));
     const dest = await record.step('schedule', () =>
@@ -109,6 +116,7 @@ async function migrateAndFinish(
       }),
     );
     record.destinationChosen(dest);
+    stopIfAborted();
     const sameHost = dest === sourceHost;
     await record.transition('migrating', 'resize_migrating');
 
@@ -136,6 +144,7 @@ async function migrateAndFinish(
         start: snapshot.wasRunning,
       });
     });
+    stopIfAborted();
     if (!sameHost) {
       undo.add(`remove the instance from ${dest}`, () =>
         resizingAgent(dest).removeResizedInstance({ instanceUuid, disks: snapshot.disks }),
@@ -152,6 +161,7 @@ async function migrateAndFinish(
           }),
         );
         state.copiedBytes += copied.bytesSent;
+        stopIfAborted();
       }
     }
     await record.transition('post-migrating', 'resize_migrated');

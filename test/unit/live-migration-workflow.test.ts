@@ -12,6 +12,7 @@ import {
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import {
+  abortSignal,
   abortUpdate,
   forceCompleteUpdate,
   statusQuery,
@@ -252,6 +253,19 @@ describe('liveMigration (mocked activities)', () => {
     });
     expect(failure.type).toBe('MigrationCancelled');
     expect(fleet.migrationAborted).toBe(true);
+    expect(fleet.migration.status).toBe('cancelled');
+    expectRolledBack(fleet);
+  });
+
+  it("a drain's abort signal while running cancels and rolls back like the Update", async () => {
+    const fleet = harness.fleet(1);
+    fleet.migrateMode = 'run-until-cancelled';
+    const failure = await harness.run(fleet, {}, async (handle) => {
+      await until('migrating', () => fleet.calls.some((c) => c.endsWith(':liveMigrate')));
+      await handle.signal(abortSignal);
+      return failureOf(handle.result());
+    });
+    expect(failure.type).toBe('MigrationCancelled');
     expect(fleet.migration.status).toBe('cancelled');
     expectRolledBack(fleet);
   });
