@@ -5,6 +5,11 @@
 import type { LiveMigrationInput } from './live-migration-contract';
 import type { ResizeInput } from './resize-contract';
 
+/** The workflow id of a host's drain (and return): one at a time per host. */
+export function drainWorkflowId(host: string): string {
+  return `drain-${host}`;
+}
+
 /** `drain` empties a host; `return` (undrain --return) moves a drain's instances back. */
 export type DrainKind = 'drain' | 'return';
 

@@ -23,11 +23,6 @@ import { drainAbortUpdate, drainStatusQuery } from './drain-messages';
 import { abortMove, drainControl, moveInstance, type InFlight } from './drain-move';
 import { FerryStatus } from './search-attributes';
 
-/** The workflow id of a host's drain (and return): one at a time per host. */
-export function drainWorkflowId(host: string): string {
-  return `drain-${host}`;
-}
-
 export async function hostDrain(input: DrainInput): Promise<DrainState> {
   const state: DrainState = {
     drainUuid: input.drainUuid,

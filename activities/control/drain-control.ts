@@ -4,7 +4,7 @@ import type { FerryConfig } from '../../config';
 import type { Database } from '../../db/database';
 import type { DrainItem as DrainItemRow } from '../../db/models';
 import { recordMigration } from '../../db/record-migration';
-import { inTransaction } from '../../db/transactions';
+import { inTransaction, type DatabaseClient } from '../../db/transactions';
 import type {
   DrainControlActivities,
   DrainItem,
@@ -38,7 +38,7 @@ function fromRow(row: DrainItemRow, returnTo: string | null): DrainItem {
  * The instances the host's last drain moved that are still where it put them, each planned back
  * to the host (live if running, cold if stopped, left with the reason otherwise).
  */
-async function planReturn(db: Database, host: string): Promise<DrainItem[]> {
+async function planReturn(db: DatabaseClient, host: string): Promise<DrainItem[]> {
   const drain = await db.drain.findFirst({
     where: { host, kind: 'drain', status: { not: 'running' } },
     orderBy: { id: 'desc' },
@@ -60,18 +60,6 @@ export function drainControlActivities(db: Database, config: DrainConfig) {
     planHostDrain: (request) => planDrainDryRun(db, request),
 
     async beginDrain(request) {
-      const recorded = await db.drain.findUnique({
-        where: { uuid: request.drainUuid },
-        include: { items: { orderBy: { instanceName: 'asc' } } },
-      });
-      if (recorded) {
-        return {
-          concurrency: recorded.concurrency,
-          items: recorded.items.map((row) =>
-            fromRow(row, recorded.kind === 'return' ? recorded.host : null),
-          ),
-        };
-      }
       const concurrency = request.concurrency ?? config.maxConcurrentLiveMigrations;
       return inTransaction(db, async (tx) => {
         const host = await tx.host.findUnique({ where: { name: request.host } });
@@ -80,6 +68,17 @@ export function drainControlActivities(db: Database, config: DrainConfig) {
             `host ${request.host} is not registered`,
             'HostNotFound',
           );
+        }
+        const recorded = await tx.drain.findUnique({
+          where: { uuid: request.drainUuid },
+          include: { items: { orderBy: { instanceName: 'asc' } } },
+        });
+        if (recorded && recorded.items.length > 0) {
+          const returnTo = recorded.kind === 'return' ? recorded.host : null;
+          return {
+            concurrency: recorded.concurrency,
+            items: recorded.items.map((row) => fromRow(row, returnTo)),
+          };
         }
         if (request.kind === 'drain') {
           await tx.host.update({
@@ -94,10 +93,21 @@ export function drainControlActivities(db: Database, config: DrainConfig) {
         }
         const items =
           request.kind === 'drain'
-            ? await planDrain(tx as Database, request)
-            : await planReturn(tx as Database, request.host);
-        await tx.drain.create({
-          data: {
+            ? await planDrain(tx, request)
+            : await planReturn(tx, request.host);
+        const create = items.map((planned) => ({
+          instanceUuid: planned.instanceUuid,
+          instanceName: planned.instanceName,
+          action: planned.action,
+          state: planned.state,
+          reason: planned.reason,
+        }));
+        // The request layer records the row before it starts the workflow; a drain started
+        // another way (a test, a script) gets it here.
+        await tx.drain.upsert({
+          where: { uuid: request.drainUuid },
+          update: { concurrency, items: { create } },
+          create: {
             uuid: request.drainUuid,
             host: host.name,
             status: 'running',
@@ -108,15 +118,7 @@ export function drainControlActivities(db: Database, config: DrainConfig) {
             exclude: JSON.stringify(request.exclude),
             workflowId: request.workflowId,
             requestedBy: request.requestedBy,
-            items: {
-              create: items.map((planned) => ({
-                instanceUuid: planned.instanceUuid,
-                instanceName: planned.instanceName,
-                action: planned.action,
-                state: planned.state,
-                reason: planned.reason,
-              })),
-            },
+            items: { create },
           },
         });
         return { concurrency, items };

@@ -3,6 +3,7 @@
  * database. A dry run adds where the scheduler would put each now, without claiming anything.
  */
 import type { Database } from '../../db/database';
+import type { DatabaseClient } from '../../db/transactions';
 import { flavorResources, readHostStates } from '../../db/host-state';
 import type { Instance } from '../../db/models';
 import { liveMigrationRefusal, resizeRefusal } from '../../db/record-migration';
@@ -37,7 +38,7 @@ export function planInstance(instance: Instance, excluded: boolean): DrainItem {
 
 /** Every instance on `host`, by name, planned; `exclude` holds names or UUIDs. */
 export async function planDrain(
-  db: Database,
+  db: DatabaseClient,
   request: { host: string; exclude: string[] },
 ): Promise<DrainItem[]> {
   const instances = await db.instance.findMany({
