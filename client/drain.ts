@@ -373,3 +373,19 @@ export async function watchDrain(
     await sleep(intervalMs);
   }
 }
+
+/** Seconds of a duration such as 90s, 30m, 2h or 1h30m (a bare number is seconds). */
+export function parseDuration(field: string, text: string): number {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/.exec(text.trim());
+  const seconds = match
+    ? Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0)
+    : 0;
+  if (!match || seconds <= 0) {
+    throw new RequestError(
+      'InvalidInput',
+      400,
+      `${field}: "${text}" is not a duration such as 90s, 30m, 2h or 1h30m`,
+    );
+  }
+  return seconds;
+}
