@@ -4,8 +4,8 @@
  * Migration row that records it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Database } from './database';
 import type { Instance, Migration } from './models';
+import type { DatabaseClient } from './transactions';
 
 /** Why the instance cannot take the operation now, in Nova's terms. */
 export interface MigrationRefusal {
@@ -58,7 +58,7 @@ export function resizeRefusal(
 
 /** Records the Migration of an operation about to start under `workflowId` (the instance's). */
 export function recordMigration(
-  db: Database,
+  db: DatabaseClient,
   request: {
     instance: Instance;
     migrationType: 'live-migration' | 'migration' | 'resize';

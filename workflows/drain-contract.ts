@@ -114,11 +114,13 @@ export interface DrainControlActivities {
 
   /**
    * Checks the instance again (it may have changed since the plan) and records the Migration of
-   * one move; returns the child workflow to start, or why it cannot move now.
+   * the item's `attempt`th move with the item; returns the child workflow to start, or why it
+   * cannot move now. Idempotent per attempt: a retry returns the Migration recorded.
    */
   startDrainMove(request: {
     drainUuid: string;
     instanceUuid: string;
+    attempt: number;
     action: 'live' | 'cold';
     requestedHost: string | null;
   }): Promise<DrainMove>;

@@ -124,6 +124,7 @@ export async function moveInstance(
     const move = await drainControl.startDrainMove({
       drainUuid: state.drainUuid,
       instanceUuid: item.instanceUuid,
+      attempt: item.attempts + 1,
       action: item.action as 'live' | 'cold',
       requestedHost: item.requestedHost,
     });

@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { FerryConfig } from '../../config';
 import type { Database } from '../../db/database';
-import type { DrainItem as DrainItemRow } from '../../db/models';
+import type { DrainItem as DrainItemRow, Instance, Migration } from '../../db/models';
 import { recordMigration } from '../../db/record-migration';
 import { inTransaction, type DatabaseClient } from '../../db/transactions';
 import type {
@@ -52,6 +52,37 @@ async function planReturn(db: DatabaseClient, host: string): Promise<DrainItem[]
     const instance = instances.find((candidate) => candidate.uuid === row.instanceUuid);
     if (!instance || instance.hostName !== row.destHost) return [];
     return [{ ...planInstance(instance, false), requestedHost: host }];
+  });
+}
+
+/**
+ * The Migration of an item's `attempt`th move, recorded with the item in one transaction. A retry
+ * of the activity (its workflow task lost before the child started) finds that Migration, still
+ * accepted, and returns it instead of recording another.
+ */
+async function recordDrainMove(
+  db: Database,
+  drainId: number,
+  instance: Instance,
+  request: { instanceUuid: string; attempt: number; action: 'live' | 'cold' },
+): Promise<Migration> {
+  const key = { drainId_instanceUuid: { drainId, instanceUuid: request.instanceUuid } };
+  const item = await db.drainItem.findUniqueOrThrow({ where: key });
+  if (item.attempts === request.attempt && item.lastMigrationUuid !== null) {
+    const recorded = await db.migration.findUnique({ where: { uuid: item.lastMigrationUuid } });
+    if (recorded && ['accepted', 'pre-migrating'].includes(recorded.status)) return recorded;
+  }
+  return inTransaction(db, async (tx) => {
+    const migration = await recordMigration(tx, {
+      instance,
+      migrationType: request.action === 'live' ? 'live-migration' : 'migration',
+      workflowId: instanceWorkflowId(instance.uuid),
+    });
+    await tx.drainItem.update({
+      where: key,
+      data: { attempts: request.attempt, lastMigrationUuid: migration.uuid, state: 'moving' },
+    });
+    return migration;
   });
 }
 
@@ -141,13 +172,8 @@ export function drainControlActivities(db: Database, config: DrainConfig) {
         return { refused: `the instance is on ${instance.hostName} now, not ${expected}` };
       }
       const requestedBy = `drain ${request.drainUuid}${drain.requestedBy ? ` (${drain.requestedBy})` : ''}`;
-      const workflowId = instanceWorkflowId(instance.uuid);
+      const migration = await recordDrainMove(db, drain.id, instance, request);
       if (request.action === 'live') {
-        const migration = await recordMigration(db, {
-          instance,
-          migrationType: 'live-migration',
-          workflowId,
-        });
         return {
           workflowType: 'liveMigration',
           migrationUuid: migration.uuid,
@@ -164,11 +190,6 @@ export function drainControlActivities(db: Database, config: DrainConfig) {
           },
         };
       }
-      const migration = await recordMigration(db, {
-        instance,
-        migrationType: 'migration',
-        workflowId,
-      });
       const size = {
         vcpus: instance.flavor.vcpus,
         memoryMiB: instance.flavor.memoryMiB,

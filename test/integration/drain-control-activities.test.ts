@@ -131,6 +131,7 @@ describe.each(['sqlite', 'postgresql'] as const)('drain control activities on %s
     const live = await drains.startDrainMove({
       drainUuid,
       instanceUuid: items.running.instanceUuid,
+      attempt: 1,
       action: 'live',
       requestedHost: null,
     });
@@ -143,9 +144,22 @@ describe.each(['sqlite', 'postgresql'] as const)('drain control activities on %s
       status: 'accepted',
       workflowId: `instance-${items.running.instanceUuid}`,
     });
+    // The same attempt again (the activity retried): the Migration recorded, not another.
+    const retried = await drains.startDrainMove({
+      drainUuid,
+      instanceUuid: items.running.instanceUuid,
+      attempt: 1,
+      action: 'live',
+      requestedHost: null,
+    });
+    expect(retried).toEqual(live);
+    expect(await db.migration.count({ where: { instanceUuid: items.running.instanceUuid } })).toBe(
+      1,
+    );
     const cold = await drains.startDrainMove({
       drainUuid,
       instanceUuid: items.stopped.instanceUuid,
+      attempt: 1,
       action: 'cold',
       requestedHost: null,
     });
@@ -160,6 +174,7 @@ describe.each(['sqlite', 'postgresql'] as const)('drain control activities on %s
       await drains.startDrainMove({
         drainUuid,
         instanceUuid: items.running.instanceUuid,
+        attempt: 2,
         action: 'live',
         requestedHost: null,
       }),
