@@ -209,8 +209,9 @@ export async function undrainHost(
   request: { host: string; moveBack: boolean; concurrency?: number; requestedBy: string },
 ): Promise<{ host: string; enabled: boolean; drain: DrainView | null }> {
   const host = await drainableHost(db, request.host);
-  const running = await db.drain.findFirst({ where: { host: host.name, status: 'running' } });
-  if (running) {
+  const latest = await db.drain.findFirst({ where: { host: host.name }, orderBy: { id: 'desc' } });
+  const running = latest ? await findDrain(db, client, String(latest.id)) : null;
+  if (running?.status === 'running') {
     throw new RequestError(
       'HostDrainInProgress',
       409,
@@ -247,8 +248,36 @@ export async function undrainHost(
   return { host: host.name, enabled: true, drain };
 }
 
-/** A drain by id, UUID, or host name (its latest). */
-async function findDrain(db: Database, ref: string) {
+/**
+ * A drain by id, UUID, or host name (its latest). A row still `running` whose workflow is gone
+ * (terminated, or failed without reaching its end) is recorded as aborted, so it blocks nothing.
+ */
+async function findDrain(db: Database, client: Client, ref: string) {
+  const drain = await findDrainRow(db, ref);
+  if (drain.status !== 'running' || (await workflowRuns(client, drain.workflowId, drain.uuid))) {
+    return drain;
+  }
+  const ended = await db.drain.update({
+    where: { id: drain.id },
+    data: { status: 'aborted', finishedAt: new Date() },
+    include: { items: { orderBy: { instanceName: 'asc' } } },
+  });
+  return ended;
+}
+
+/** Whether the drain `uuid`'s workflow (any of its runs) is running. */
+async function workflowRuns(client: Client, workflowId: string, uuid: string): Promise<boolean> {
+  try {
+    const handle = client.workflow.getHandle(workflowId);
+    const { status, memo } = await handle.describe();
+    return status.name === 'RUNNING' && memo?.drainUuid === uuid;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+async function findDrainRow(db: Database, ref: string) {
   const include = { items: { orderBy: { instanceName: 'asc' as const } } };
   const byId = /^\d+$/.test(ref)
     ? await db.drain.findUnique({ where: { id: Number(ref) }, include })
@@ -309,7 +338,7 @@ export async function listDrains(db: Database): Promise<DrainView[]> {
  * written to the database), a finished one as recorded.
  */
 export async function showDrain(db: Database, client: Client, ref: string): Promise<DrainView> {
-  const row = await findDrain(db, ref);
+  const row = await findDrain(db, client, ref);
   if (row.status === 'running') {
     const live = await queryDrain(client, row);
     if (live) return { ...view(row, live.items.map(itemView)), concurrency: live.concurrency };
@@ -328,7 +357,7 @@ async function queryDrain(client: Client, row: Drain): Promise<DrainState | unde
 
 /** Aborts a running drain (by id, UUID or host); 409 when it is not running. */
 export async function abortDrain(db: Database, client: Client, ref: string): Promise<DrainView> {
-  const row = await findDrain(db, ref);
+  const row = await findDrain(db, client, ref);
   const notRunning = (why: string) =>
     new RequestError('InvalidState', 409, `drain ${row.id} of ${row.host} ${why}`);
   if (row.status !== 'running') throw notRunning(`is ${row.status}, not running`);

@@ -129,9 +129,9 @@ export async function moveInstance(
       requestedHost: item.requestedHost,
     });
     if ('refused' in move) return end('left', move.refused);
+    // startDrainMove recorded the attempt and its Migration with the item.
     item.attempts += 1;
     item.lastMigrationUuid = move.migrationUuid;
-    await save();
     const outcome = await runChild(state, item, move, inFlight);
     if (outcome === 'busy') {
       item.attempts -= 1;

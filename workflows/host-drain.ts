@@ -7,7 +7,7 @@
 import {
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -103,7 +103,13 @@ export async function hostDrain(input: DrainInput): Promise<DrainState> {
 
   if (!state.aborting && !pastDeadline() && pending.length > 0) {
     await condition(allHandlersFinished);
-    await continueAsNew<typeof hostDrain>({
+    // The memo (which drain this is) and the search attributes go on with the drain.
+    const info = workflowInfo();
+    const next = makeContinueAsNewFunc<typeof hostDrain>({
+      memo: info.memo,
+      typedSearchAttributes: info.typedSearchAttributes,
+    });
+    await next({
       ...input,
       carried: { concurrency: state.concurrency, items: state.items, runs: state.runs + 1 },
     });

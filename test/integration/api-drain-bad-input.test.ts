@@ -259,32 +259,40 @@ describe('the drain endpoints refuse bad requests and change nothing', () => {
       attempts: 3,
       workflowId: `drain-${host}`,
     });
-    // src seems to drain (its row says running); dst drained before; off has a drain workflow
-    // Temporal knows and nothing runs.
-    await db.drain.create({ data: row('src', 'running') });
+    // src drains (its row says running, and Temporal knows its workflow; nothing runs it); dst
+    // drained before; off has a drain workflow and no row yet.
+    const draining = await db.drain.create({ data: row('src', 'running') });
     await db.drain.create({ data: { ...row('dst', 'completed'), finishedAt: new Date() } });
-    const input: DrainInput = {
-      drainUuid: randomUUID(),
-      host: 'off',
-      kind: 'drain',
-      concurrency: 1,
-      attempts: 3,
-      deadline: null,
-      exclude: [],
-      requestedBy: 'test',
-    };
-    await api.client.workflow.start('hostDrain', {
-      taskQueue: blockingQueue,
-      workflowId: 'drain-off',
-      args: [input],
-    });
+    for (const [host, drainUuid] of [
+      ['src', draining.uuid],
+      ['off', randomUUID()],
+    ]) {
+      const input: DrainInput = {
+        drainUuid,
+        host,
+        kind: 'drain',
+        concurrency: 1,
+        attempts: 3,
+        deadline: null,
+        exclude: [],
+        requestedBy: 'test',
+      };
+      await api.client.workflow.start('hostDrain', {
+        taskQueue: blockingQueue,
+        workflowId: `drain-${host}`,
+        args: [input],
+        memo: { drainUuid },
+      });
+    }
   });
 
   afterAll(async () => {
-    await api?.client.workflow
-      .getHandle('drain-off')
-      .terminate('test over')
-      .catch(() => undefined);
+    for (const id of ['drain-src', 'drain-off']) {
+      await api?.client.workflow
+        .getHandle(id)
+        .terminate('test over')
+        .catch(() => undefined);
+    }
     await api?.close();
   });
 

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createControlActivities } from '../../activities/control';
+import { showDrain } from '../../client/drain';
 import { openDatabase, type Database } from '../../db/database';
 import { migrateDatabase } from '../../db/migrate';
 import type { DrainInput, DrainItem, DrainState } from '../../workflows/drain-contract';
@@ -127,4 +128,23 @@ describe('hostDrain on the real control activities', () => {
         (await db.drain.findUniqueOrThrow({ where: { uuid: drain.drainUuid } })).returnedAt,
       ).not.toBeNull();
     }));
+
+  it('records a drain whose workflow is gone as aborted, so it blocks nothing', async () => {
+    const orphan = await db.drain.create({
+      data: {
+        uuid: randomUUID(),
+        host,
+        status: 'running',
+        concurrency: 1,
+        attempts: 3,
+        workflowId: `drain-never-started-${randomUUID()}`,
+      },
+    });
+    const shown = await showDrain(db, client, String(orphan.id));
+    expect(shown.status).toBe('aborted');
+    expect(await db.drain.findUniqueOrThrow({ where: { id: orphan.id } })).toMatchObject({
+      status: 'aborted',
+      finishedAt: expect.any(Date) as unknown,
+    });
+  });
 });
