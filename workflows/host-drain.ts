@@ -77,8 +77,12 @@ export async function hostDrain(input: DrainInput): Promise<DrainState> {
   const deadline = input.deadline === null ? null : Date.parse(input.deadline);
   const pastDeadline = () => deadline !== null && Date.now() >= deadline;
   const historyLimit = input.historyLimit ?? DRAIN_HISTORY_LIMIT;
+  let startedHere = 0;
+  // A run always starts a window of moves, so a run that begins past the limit still progresses.
   const historyFull = () =>
-    workflowInfo().historyLength >= historyLimit || workflowInfo().continueAsNewSuggested;
+    startedHere >= state.concurrency &&
+    (workflowInfo().historyLength >= historyLimit || workflowInfo().continueAsNewSuggested);
+  const continues = () => !state.aborting && !pastDeadline() && pending.length > 0;
   let active = 0;
   let ended = 0;
   let failure: unknown;
@@ -87,6 +91,7 @@ export async function hostDrain(input: DrainInput): Promise<DrainState> {
     while (mayStart && active < state.concurrency && pending.length > 0) {
       const item = pending.shift() as DrainItem;
       active += 1;
+      startedHere += 1;
       moveInstance(state, item, {
         pastDeadline,
         inFlight,
@@ -101,8 +106,8 @@ export async function hostDrain(input: DrainInput): Promise<DrainState> {
     if (failure !== undefined) throw failure;
   }
 
-  if (!state.aborting && !pastDeadline() && pending.length > 0) {
-    await condition(allHandlersFinished);
+  if (continues()) await condition(allHandlersFinished);
+  if (continues()) {
     // The memo (which drain this is) and the search attributes go on with the drain.
     const info = workflowInfo();
     const next = makeContinueAsNewFunc<typeof hostDrain>({
