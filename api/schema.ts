@@ -13,7 +13,9 @@ export type Schema =
       nullable?: true;
     }
   | { type: 'string'; minLength?: number; maxLength?: number; pattern?: RegExp; nullable?: true }
-  | { type: 'integer'; minimum?: number }
+  | { type: 'integer'; minimum?: number; maximum?: number }
+  | { type: 'boolean' }
+  | { type: 'array'; items: Schema; maxItems?: number }
   | { type: 'null' }
   | { enum: readonly unknown[]; describe: string }
   | { anyOf: readonly Schema[]; describe: string };
@@ -59,7 +61,23 @@ function check(schema: Schema, value: unknown, path: string): { path: string; wh
       if (schema.minimum !== undefined && value < schema.minimum) {
         return { path, why: `${value} is less than the minimum of ${schema.minimum}` };
       }
+      if (schema.maximum !== undefined && value > schema.maximum) {
+        return { path, why: `${value} is greater than the maximum of ${schema.maximum}` };
+      }
       return null;
+    case 'boolean':
+      return typeof value === 'boolean' ? null : wrongType('boolean');
+    case 'array': {
+      if (!Array.isArray(value)) return wrongType('array');
+      if (schema.maxItems !== undefined && value.length > schema.maxItems) {
+        return { path, why: `${show(value)} is too long (at most ${schema.maxItems} items)` };
+      }
+      for (const [index, item] of value.entries()) {
+        const failure = check(schema.items, item, `${path}.${index}`);
+        if (failure) return failure;
+      }
+      return null;
+    }
     case 'string':
       if (value === null && schema.nullable) return null;
       if (typeof value !== 'string') return wrongType('string', schema.nullable);

@@ -9,6 +9,7 @@ import type { FerryConfig } from '../config';
 import type { Logger } from '../config/logging';
 import { authenticate } from './auth';
 import { readJsonBody } from './body';
+import { drainRoutes } from './drains';
 import { ApiError, NO_RESOURCE, temporalUnavailable } from './errors';
 import { flavorRoutes } from './flavors';
 import { hypervisorRoutes } from './hypervisors';
@@ -74,9 +75,12 @@ function baseUrl(config: FerryConfig, request: IncomingMessage): string {
  * Answers one request for `/`, `/v2.1` or below; refusals are thrown as ApiError. Adds the
  * negotiated microversion's headers to `headers` (errors after the negotiation carry them too).
  */
+/** Where ferry's own extension (host drains) lives, beside Nova's /v2.1. */
+const FERRY_PREFIX = '/ferry/v1';
+
 async function answer(
   config: FerryConfig,
-  routes: Route[],
+  routes: { nova: Route[]; ferry: Route[] },
   request: IncomingMessage,
   headers: Record<string, string>,
 ): Promise<Reply> {
@@ -84,6 +88,20 @@ async function answer(
   const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
   const method = request.method ?? 'GET';
   const base = baseUrl(config, request);
+  if (path.startsWith(`${FERRY_PREFIX}/`)) {
+    // ferry's own extension: no microversions, the same tokens and error bodies as Nova's part.
+    const version = negotiateVersion({});
+    const caller = authenticate(config.apiTokens, request.headers);
+    const found = findRoute(routes.ferry, method, path.slice(FERRY_PREFIX.length), version);
+    return found.route.handle({
+      params: found.params,
+      query: new URLSearchParams(rawQuery),
+      version,
+      caller,
+      baseUrl: base,
+      body: () => readJsonBody(request),
+    });
+  }
   if (path === '/' || path === '/v2.1') {
     if (method !== 'GET') {
       throw new ApiError(405, 'The method specified is not allowed for this resource.', {
@@ -97,7 +115,7 @@ async function answer(
   Object.assign(headers, versionHeaders(version));
   if (path === '/v2.1') return { status: 200, body: versionDocument(base) };
   const caller = authenticate(config.apiTokens, request.headers);
-  const { route, params } = findRoute(routes, method, path.slice('/v2.1'.length), version);
+  const { route, params } = findRoute(routes.nova, method, path.slice('/v2.1'.length), version);
   return route.handle({
     params,
     query: new URLSearchParams(rawQuery),
@@ -121,14 +139,17 @@ export function createApiServer(
 ): Server {
   const deps: ApiDeps = { config, db, client };
   const updates = new WorkflowUpdates(client);
-  const routes = [
-    ...serverRoutes(deps),
-    ...serverActionRoutes(deps, updates),
-    ...serverMigrationRoutes(deps, updates),
-    ...flavorRoutes(deps),
-    ...hypervisorRoutes(deps),
-    ...migrationRoutes(deps),
-  ];
+  const routes = {
+    nova: [
+      ...serverRoutes(deps),
+      ...serverActionRoutes(deps, updates),
+      ...serverMigrationRoutes(deps, updates),
+      ...flavorRoutes(deps),
+      ...hypervisorRoutes(deps),
+      ...migrationRoutes(deps),
+    ],
+    ferry: drainRoutes(deps),
+  };
   return createServer((request: IncomingMessage, response: ServerResponse) => {
     const started = Date.now();
     const requestId = `req-${randomUUID()}`;

@@ -27,6 +27,13 @@ const USAGE = `usage: ferry COMMAND
   hosts refresh [--json]   ask every host's agent for its hypervisor and record it
   hosts disable NAME [--reason TEXT] | hosts enable NAME
                            stop or resume placing instances on a host
+  hosts drain NAME [--dry-run] [--concurrency N] [--deadline DURATION] [--attempts N]
+            [--exclude INSTANCE ...] [--wait] [--json] | hosts drain NAME --abort
+                           empty a host: disable it, move every instance off (admin)
+  hosts undrain NAME [--return] [--wait]
+                           enable a drained host; --return moves its drained instances back
+  drains list [--json] | drains show NAME|ID [--json]
+                           drains with what each instance went through
   instances list [--host H] [--json] | instances show NAME|UUID [--json]
                            instances with Nova's status (ACTIVE, SHUTOFF, MIGRATING, ...)
   instances import --host H [--flavor F] [--json]
@@ -169,6 +176,10 @@ async function run(argv: string[]): Promise<number> {
     case 'hosts': {
       const { hostsCommand } = await import('./commands/hosts.js');
       return print(await hostsCommand(config, args));
+    }
+    case 'drains': {
+      const { drainsCommand } = await import('./commands/drains.js');
+      return print(await drainsCommand(config, args));
     }
     case 'instances': {
       const { instancesCommand } = await import('./commands/instances.js');

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/database';
 import { instanceWorkflowId } from '../workflows/operation-types';
+import { liveMigrationRefusal, recordMigration } from '../db/record-migration';
 import type { BlockMigration, LiveMigrationInput } from '../workflows/live-migration-contract';
 import { findInstance } from './find-instance';
 import { RequestError } from './request-error';
@@ -30,23 +30,8 @@ export async function startLiveMigration(
 ): Promise<StartedMigration> {
   const instance = await findInstance(db, request.instance);
   const name = instance.name;
-  if (instance.taskState !== null) {
-    throw new RequestError(
-      'InstanceInvalidState',
-      409,
-      `instance ${name} is in task_state ${instance.taskState}: another operation is in progress`,
-    );
-  }
-  if (instance.vmState !== 'active' || instance.powerState !== 'running') {
-    throw new RequestError(
-      'InstanceInvalidState',
-      409,
-      `instance ${name} is ${instance.vmState}/${instance.powerState}: live migration needs an active, running instance`,
-    );
-  }
-  if (instance.locked) {
-    throw new RequestError('InstanceLocked', 409, `instance ${name} is locked`);
-  }
+  const refusal = liveMigrationRefusal(instance);
+  if (refusal) throw new RequestError(refusal.type, 409, refusal.message);
   if (request.host !== undefined) {
     const host = await db.host.findUnique({ where: { name: request.host } });
     if (!host) {
@@ -65,22 +50,13 @@ export async function startLiveMigration(
     }
   }
 
-  const migrationUuid = randomUUID();
-  const workflowId = instanceWorkflowId(instance.uuid);
-  const migration = await db.migration.create({
-    data: {
-      uuid: migrationUuid,
-      instanceUuid: instance.uuid,
-      migrationType: 'live-migration',
-      status: 'accepted',
-      sourceHost: instance.hostName,
-      oldFlavorId: instance.flavorId,
-      newFlavorId: instance.flavorId,
-      workflowId,
-    },
+  const migration = await recordMigration(db, {
+    instance,
+    migrationType: 'live-migration',
+    workflowId: instanceWorkflowId(instance.uuid),
   });
   const input: LiveMigrationInput = {
-    migrationUuid,
+    migrationUuid: migration.uuid,
     instanceUuid: instance.uuid,
     instanceName: name,
     sourceHost: instance.hostName,

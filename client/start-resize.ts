@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/database';
 import type { Flavor } from '../db/models';
 import type { FerryConfig } from '../config';
 import { instanceWorkflowId } from '../workflows/operation-types';
+import { recordMigration, resizeRefusal } from '../db/record-migration';
 import type { ResizeInput } from '../workflows/resize-contract';
 import { findInstance } from './find-instance';
 import { RequestError } from './request-error';
@@ -68,21 +68,8 @@ export async function startResize(
       `flavor ${newFlavor.name} has a ${newFlavor.rootDiskGiB} GiB root disk, smaller than the ${oldFlavor.rootDiskGiB} GiB of ${oldFlavor.name}: disks cannot shrink`,
     );
   }
-  if (instance.taskState !== null) {
-    throw new RequestError(
-      'InstanceInvalidState',
-      409,
-      `instance ${name} is in task_state ${instance.taskState}: another operation is in progress`,
-    );
-  }
-  if (instance.vmState !== 'active' || !['running', 'shutdown'].includes(instance.powerState)) {
-    throw new RequestError(
-      'InstanceInvalidState',
-      409,
-      `instance ${name} is ${instance.vmState}/${instance.powerState}: ${migrationType} needs an active instance, running or stopped`,
-    );
-  }
-  if (instance.locked) throw new RequestError('InstanceLocked', 409, `instance ${name} is locked`);
+  const refusal = resizeRefusal(instance, migrationType);
+  if (refusal) throw new RequestError(refusal.type, 409, refusal.message);
   if (request.host !== undefined) {
     const host = await db.host.findUnique({ where: { name: request.host } });
     if (!host) {
@@ -101,22 +88,14 @@ export async function startResize(
     }
   }
 
-  const migrationUuid = randomUUID();
-  const workflowId = instanceWorkflowId(instance.uuid);
-  const migration = await db.migration.create({
-    data: {
-      uuid: migrationUuid,
-      instanceUuid: instance.uuid,
-      migrationType,
-      status: 'pre-migrating',
-      sourceHost: instance.hostName,
-      oldFlavorId: oldFlavor.id,
-      newFlavorId: newFlavor.id,
-      workflowId,
-    },
+  const migration = await recordMigration(db, {
+    instance,
+    migrationType,
+    newFlavorId: newFlavor.id,
+    workflowId: instanceWorkflowId(instance.uuid),
   });
   const input: ResizeInput = {
-    migrationUuid,
+    migrationUuid: migration.uuid,
     instanceUuid: instance.uuid,
     instanceName: name,
     migrationType,

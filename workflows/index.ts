@@ -1,3 +1,4 @@
 export { refreshHosts } from './refresh-hosts';
 export { liveMigration } from './live-migration';
 export { resize } from './resize';
+export { hostDrain, hostDrainPlan } from './host-drain';

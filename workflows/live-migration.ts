@@ -23,6 +23,7 @@ import { chooseLiveMigrationDestination, type Destination } from './live-migrati
 import { LiveMigrationRecord } from './live-migration-record';
 import { liveMigrationPlan } from './operation-policy';
 import {
+  abortSignal,
   abortUpdate,
   forceCompleteUpdate,
   progressSignal,
@@ -75,6 +76,11 @@ export async function liveMigration(request: LiveMigrationInput): Promise<LiveMi
     },
     { validator: () => refuseUnless(record.state, ABORTABLE, 'abort') },
   );
+  setHandler(abortSignal, () => {
+    if (![...ABORTABLE, 'accepted'].includes(record.state.status)) return;
+    abortRequested = true;
+    migrating?.cancel();
+  });
   setHandler(
     forceCompleteUpdate,
     async () => {

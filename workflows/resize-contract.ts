@@ -43,6 +43,8 @@ export interface ResizeInput {
   newSize: InstanceSize;
   oldSize: InstanceSize;
   allowSameHost: boolean;
+  /** Confirmed as soon as the instance is on its destination, with no wait (a drain's cold move). */
+  confirmAtOnce?: boolean;
   /** Nova's shutdown_timeout: how long a graceful shutdown may take before the destroy. */
   shutdownTimeoutSeconds: number;
   requestedBy: string;

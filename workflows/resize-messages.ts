@@ -14,3 +14,9 @@ export const revertUpdate = defineUpdate<ResizeState>('revert');
 /** The same decisions for callers that cannot wait: no answer, and ignored in the wrong state. */
 export const confirmSignal = defineSignal('confirmResize');
 export const revertSignal = defineSignal('revertResize');
+
+/**
+ * A drain's abort: before the instance is on its destination, the resize stops and rolls back;
+ * from then on it is ignored (docs/drain.md, "Abort").
+ */
+export const abortResizeSignal = defineSignal('abortResize');

@@ -18,6 +18,7 @@ import { errorType, failureMessage } from './failures';
 import { resizePlan } from './operation-policy';
 import type { ResizeInput, ResizePlan, ResizeSourceSnapshot, ResizeState } from './resize-contract';
 import {
+  abortResizeSignal,
   confirmSignal,
   confirmUpdate,
   resizeStatusQuery,
@@ -63,6 +64,12 @@ export async function resize(request: ResizeInput): Promise<ResizeState> {
   setHandler(revertSignal, () => {
     if (state.status === 'finished') decision ??= 'revert';
   });
+  let abortRequested = false;
+  setHandler(abortResizeSignal, () => {
+    if (['pre-migrating', 'migrating', 'post-migrating'].includes(state.status)) {
+      abortRequested = true;
+    }
+  });
   const input = await resizePlan(request);
 
   try {
@@ -71,7 +78,15 @@ export async function resize(request: ResizeInput): Promise<ResizeState> {
     return await record.refused(error);
   }
 
-  const snapshot = await migrateAndFinish(input, record);
+  const snapshot = await migrateAndFinish(input, record, () => abortRequested);
+  if (input.confirmAtOnce === true) {
+    // A drain's cold move: the source must end empty, and a cancellation (the drain aborted)
+    // arriving now must not stop a confirm halfway (docs/drain.md, "Cold moves").
+    decision = 'confirm';
+    await CancellationScope.nonCancellable(() => confirm(input, record, snapshot, false));
+    await condition(allHandlersFinished);
+    return state;
+  }
   const window = input.confirmWindowSeconds;
   const asked = () => decision !== undefined;
   if (window === 0) await condition(asked);
@@ -87,10 +102,15 @@ export async function resize(request: ResizeInput): Promise<ResizeState> {
 async function migrateAndFinish(
   input: ResizePlan,
   record: ResizeRecord,
+  aborted: () => boolean,
 ): Promise<ResizeSourceSnapshot> {
   const { migrationUuid, instanceUuid, sourceHost } = input;
   const { state } = record;
   const undo = new Compensations();
+  // A drain's abort takes effect between steps, once each step's undo is known (never mid-step).
+  const stopIfAborted = () => {
+    if (aborted()) throw new Error('aborted by the drain');
+  };
   try {
     undo.add('release the resource claims', () => control.releaseClaims({ migrationUuid }));
     const dest = await record.step('schedule', () =>
@@ -106,6 +126,7 @@ async function migrateAndFinish(
       }),
     );
     record.destinationChosen(dest);
+    stopIfAborted();
     const sameHost = dest === sourceHost;
     if (patched(FLEET_MIGRATION_SLOTS)) await waitForSlot(record);
     await record.transition('migrating', 'resize_migrating');
@@ -134,6 +155,7 @@ async function migrateAndFinish(
         start: snapshot.wasRunning,
       });
     });
+    stopIfAborted();
     if (!sameHost) {
       undo.add(`remove the instance from ${dest}`, () =>
         resizingAgent(dest).removeResizedInstance({ instanceUuid, disks: snapshot.disks }),
@@ -154,6 +176,7 @@ async function migrateAndFinish(
           }),
         );
         state.copiedBytes += copied.bytesSent;
+        stopIfAborted();
       }
     }
     await record.transition('post-migrating', 'resize_migrated');

@@ -2,6 +2,8 @@ import type { LiveMigrationControlActivities } from '../../workflows/live-migrat
 import type { OperationControlActivities } from '../../workflows/operation-types';
 import type { ResizeControlActivities } from '../../workflows/resize-contract';
 import type { Database } from '../../db/database';
+import type { DrainControlActivities } from '../../workflows/drain-contract';
+import { drainControlActivities, type DrainConfig } from './drain-control';
 import { hostInventoryActivities } from './host-inventory';
 import { migrationControlActivities } from './migration-control';
 import type { SlotSettings } from './migration-slots';
@@ -10,17 +12,22 @@ import { resizeControlActivities } from './resize-control';
 
 /**
  * Every activity of the control task queue, bound to ferry's database and to the control worker's
- * own settings (the policy every operation runs under, the migration slots' limits).
+ * own settings (the policy every operation runs under, the migration slots' limits, a drain's
+ * defaults).
  */
 export function createControlActivities(
   db: Database,
-  settings: SlotSettings & ControlPolicyConfig,
+  settings: SlotSettings & ControlPolicyConfig & DrainConfig,
 ) {
   return {
+    ...drainControlActivities(db, settings),
     ...hostInventoryActivities(db),
     ...migrationControlActivities(db, settings),
     ...resizeControlActivities(db),
-  } satisfies OperationControlActivities & LiveMigrationControlActivities & ResizeControlActivities;
+  } satisfies OperationControlActivities &
+    LiveMigrationControlActivities &
+    ResizeControlActivities &
+    DrainControlActivities;
 }
 
 export type ControlActivities = ReturnType<typeof createControlActivities>;

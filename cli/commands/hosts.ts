@@ -193,5 +193,7 @@ export async function hostsCommand(config: FerryConfig, args: string[]): Promise
   if (sub === 'refresh') return refreshAllHosts(config, rest);
   if (sub === 'disable') return disableHost(config, rest);
   if (sub === 'enable') return enableHost(config, rest);
-  throw new UsageError('usage: ferry hosts add|list|refresh|disable|enable');
+  if (sub === 'drain') return (await import('./drains.js')).drainCommand(config, rest);
+  if (sub === 'undrain') return (await import('./drains.js')).undrainCommand(config, rest);
+  throw new UsageError('usage: ferry hosts add|list|refresh|disable|enable|drain|undrain');
 }

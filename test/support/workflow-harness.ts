@@ -43,10 +43,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function workflowHarness(): Promise<Harness> {
+/** `workflowsPath`: the workflows to bundle, ferry's own unless a test brings MOCK ones too. */
+export async function workflowHarness(
+  workflowsPath = require.resolve('../../workflows'),
+): Promise<Harness> {
   const address = process.env.FERRY_TEST_TEMPORAL_ADDRESS as string;
   const bundle: WorkflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
+    workflowsPath,
     logger: {
       log: () => undefined,
       trace: () => undefined,

@@ -12,6 +12,7 @@ import {
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import {
+  abortSignal,
   abortUpdate,
   forceCompleteUpdate,
   progressSignal,
@@ -286,6 +287,19 @@ describe('liveMigration (mocked activities)', () => {
       call.endsWith('saveMigrationProgress') ? [i] : [],
     );
     expect(Math.max(...saves)).toBeLessThan(fleet.calls.indexOf('control.failMigration'));
+  });
+
+  it("a drain's abort signal while running cancels and rolls back like the Update", async () => {
+    const fleet = harness.fleet(1);
+    fleet.migrateMode = 'run-until-cancelled';
+    const failure = await harness.run(fleet, {}, async (handle) => {
+      await until('migrating', () => fleet.calls.some((c) => c.endsWith(':liveMigrate')));
+      await handle.signal(abortSignal);
+      return failureOf(handle.result());
+    });
+    expect(failure.type).toBe('MigrationCancelled');
+    expect(fleet.migration.status).toBe('cancelled');
+    expectRolledBack(fleet);
   });
 
   it('force-completes only a running migration', async () => {

@@ -12,6 +12,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import {
+  abortResizeSignal,
   confirmSignal,
   confirmUpdate,
   resizeStatusQuery,
@@ -226,6 +227,38 @@ describe('resize (mocked activities)', () => {
     expect(state.status).toBe('confirmed');
     const slotAt = fakes.calls.lastIndexOf('control.acquireMigrationSlot');
     expect(slotAt).toBeLessThan(fakes.calls.indexOf(`${source}:powerOffAndSetAsideSource`));
+  });
+
+  it("a drain's cold move (confirmAtOnce) confirms as soon as the instance is on its destination", async () => {
+    const fakes = fleet();
+    const [source, dest] = fakes.hosts;
+    const input = { migrationType: 'migration' as const, confirmAtOnce: true };
+    const state = await runResize(fakes, input, (handle) => handle.result());
+    expect(state).toMatchObject({ status: 'confirmed', destHost: dest });
+    expect(fakes.calls).toContain(`${source}:confirmResizeAtSource`);
+    expect([...fakes.domains.keys()]).toEqual([dest]);
+    expect(fakes.claims.size).toBe(0);
+  });
+
+  it("a drain's abort signal before the destination rolls the move back to the source", async () => {
+    const fakes = fleet();
+    const [source] = fakes.hosts;
+    let release = () => {};
+    fakes.powerOffGate = new Promise((resolve) => (release = resolve));
+    const input = { migrationType: 'migration' as const, confirmAtOnce: true };
+    const failure = await runResize(fakes, input, async (handle) => {
+      while (!fakes.calls.some((call) => call.endsWith(':powerOffAndSetAsideSource'))) {
+        await sleep(20);
+      }
+      await handle.signal(abortResizeSignal);
+      release();
+      return failureOf(handle.result());
+    });
+    expect(failure.type).toBe('MigrationError');
+    expect(fakes.instance).toMatchObject({ hostName: source, taskState: null });
+    expect([...fakes.domains.entries()]).toEqual([[source, 'running']]);
+    expect([...fakes.disks.entries()]).toEqual([[source, 'in-place']]);
+    expect(fakes.claims.size).toBe(0);
   });
 
   it('confirms by itself when resize_confirm_window passes, and says so', async () => {
