@@ -32,7 +32,14 @@ const HOSTS = ['host1', 'host2'];
 /** The statuses a migration passes through before it ends, in order, and those it ends in. */
 const LIVE_ORDER = ['accepted', 'queued', 'preparing', 'running'];
 const LIVE_END = ['completed', 'failed', 'cancelled', 'error'];
-const COLD_ORDER = ['pre-migrating', 'migrating', 'post-migrating', 'finished', 'confirming'];
+const COLD_ORDER = [
+  'pre-migrating',
+  'queued',
+  'migrating',
+  'post-migrating',
+  'finished',
+  'confirming',
+];
 const COLD_END = ['confirmed', 'reverted', 'error'];
 /** How long the control worker runs between two reads of the Migration row. */
 const STEP_MS = 10;
