@@ -86,10 +86,20 @@ const PROGRESS_FROM: Partial<Record<ResizeStatus, ResizeStatus[]>> = {
 };
 
 /**
+ * Whether `queued` is asked of a resize its slot has already moved on. The workflow sets `queued`
+ * and takes the slot in one workflow task; when that task is lost (the control worker died) both
+ * run again, and the row is then past `queued`: nothing to do, and nothing to refuse.
+ */
+function slotAlreadyTaken(current: ResizeStatus, status: ResizeStatus): boolean {
+  return status === 'queued' && ['migrating', 'post-migrating'].includes(current);
+}
+
+/**
  * In one transaction: the migration's status (and destination, when given) and its instance's
- * task_state. Only forward in Nova's lifecycle: a repeated call changes nothing; a status the
- * migration has passed, or one set by finishResize, confirmResize, revertResize or failResize,
- * fails with MigrationError, as does a migration whose operation does not hold its instance.
+ * task_state. Only forward in Nova's lifecycle: a repeated call changes nothing, as does `queued`
+ * once the slot has moved the resize on; another status the migration has passed, or one set by
+ * finishResize, confirmResize, revertResize or failResize, fails with MigrationError, as does a
+ * migration whose operation does not hold its instance.
  */
 export async function setResizeProgress(
   db: Database,
@@ -117,11 +127,9 @@ export async function setResizeProgress(
       },
     });
     if (count === 0) {
-      throw refusedStep(
-        migration.uuid,
-        await currentStatus(tx, migration.id),
-        `become ${update.status}`,
-      );
+      const current = await currentStatus(tx, migration.id);
+      if (slotAlreadyTaken(current, update.status)) return;
+      throw refusedStep(migration.uuid, current, `become ${update.status}`);
     }
     await requireBegun(tx, migration.uuid);
     await tx.instance.update({

@@ -434,6 +434,24 @@ describe.each(['sqlite', 'postgresql'] as const)('resize control activities on %
       expect((await instance()).taskState).toBe('resize_migrated');
     });
 
+    it('takes queued again as done once the slot has moved the resize on (a lost workflow task)', async () => {
+      const uuid = await acceptResize();
+      await begin(uuid);
+      const queued = { migrationUuid: uuid, status: 'queued', taskState: 'resize_prep' } as const;
+      await control.setResizeProgress(queued);
+      expect(await control.acquireMigrationSlot({ migrationUuid: uuid })).toBe(true);
+      await control.setResizeProgress({
+        migrationUuid: uuid,
+        status: 'migrating',
+        taskState: 'resize_migrating',
+      });
+      // The replay of the lost task: queued, then the slot, again.
+      await control.setResizeProgress(queued);
+      expect(await control.acquireMigrationSlot({ migrationUuid: uuid })).toBe(true);
+      expect((await migrationRow(uuid)).status).toBe('migrating');
+      expect((await instance()).taskState).toBe('resize_migrating');
+    });
+
     it('refuses a resize that has not begun, and one that ended', async () => {
       const uuid = await acceptResize();
       const progress = {
