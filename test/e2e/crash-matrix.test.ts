@@ -11,7 +11,9 @@
  * The outcome must be one the workflows allow for that point (the table below says which and why);
  * then the invariants a user checks: the instance running on exactly one host and counting, its
  * disk unchanged (the cold-migrated one has a disk), the database agreeing with libvirt, no orphan
- * domain, file or claim, and the Migration row terminal. Prints the table of cases at the end.
+ * domain, file or claim, and the Migration row terminal. Last, a drain of a third host whose
+ * control worker is killed while a move runs: each instance moves exactly once. Prints the table
+ * of cases at the end.
  */
 import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -329,6 +331,87 @@ describeLab('crash matrix on the lab', () => {
   it(
     'cold migration survives a Temporal server restart while it waits for the confirm',
     () => runCase('cold migration', 'Temporal server', 'finished'),
+    CASE_TIMEOUT_MS,
+  );
+
+  it(
+    'a drain survives a kill -9 of the control worker while its second move runs: each instance moved once',
+    async () => {
+      // host3 is none of the other cases' hosts. Concurrency 1: da moves, then db, then dc.
+      const drained = ['da', 'db', 'dc'];
+      for (const name of drained) {
+        await bootLabInstance(stack.config, {
+          name,
+          host: 'host3',
+          ...(name === 'dc' ? { diskMb: 32, diskDataMb: 8 } : {}),
+        });
+        await stack.counting('host3', name);
+      }
+      await stack.virsh('host3', ['destroy', 'dc']);
+      await stack.db.instance.update({ where: { name: 'dc' }, data: { powerState: 'shutdown' } });
+      const digest = await stack.diskDigest(stack.diskOn('host3', 'dc'));
+      const result: CaseResult = {
+        case: 'drain: kill -9 control worker at its second move running',
+        observed: '-',
+        outcome: '?',
+        allowed: 'completed',
+        why: 'the drain and its children are durable: the new control worker replays them; a move recorded once is never started again',
+        invariants: 'broken',
+      };
+      results.push(result);
+
+      const started = await ferry(
+        ['hosts', 'drain', 'host3', '--concurrency', '1', '--json'],
+        stack.env,
+      );
+      expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
+      const id = await until('the second move recorded', 180_000, async () => {
+        const migration = await migrationOf('db');
+        return migration?.id;
+      });
+      await pauseAt(id, 'running', LIVE_ORDER);
+      result.observed = await crash('control worker', id, 'host3', '');
+      expect(result.observed.split(' ')[0]).toBe('running');
+      const ended = await until('the drain ended', 240_000, async () => {
+        const shown = await ferry(['drains', 'show', 'host3', '--json'], stack.env);
+        const { status } = JSON.parse(shown.stdout) as { status: string };
+        return status === 'running' ? undefined : status;
+      });
+      result.outcome = ended;
+      expect(ended).toBe('completed');
+
+      for (const name of drained) {
+        const row = await stack.instance(name);
+        expect(row.migrations).toEqual([
+          expect.objectContaining({
+            sourceHost: 'host3',
+            status: name === 'dc' ? 'confirmed' : 'completed',
+          }),
+        ]);
+        const defined = [];
+        for (const host of [...HOSTS, 'host3']) {
+          if ((await stack.domainsOn(host)).includes(name)) defined.push(host);
+        }
+        expect(defined).toEqual([row.hostName]);
+        expect(row).toMatchObject({ vmState: 'active', taskState: null });
+        if (name === 'dc') {
+          expect(await stack.virsh(row.hostName, ['domstate', name])).toMatch(/shut off/);
+          expect(await stack.diskDigest(stack.diskOn(row.hostName, name))).toBe(digest);
+        } else {
+          await stack.counting(row.hostName, name);
+        }
+      }
+      const host3Dir = rootNamespacePath(
+        stack.host('host3').rootPath,
+        stack.host('host3').instancesDir,
+      );
+      expect(await stack.domainsOn('host3')).toEqual([]);
+      expect(
+        (await readdir(host3Dir).catch(() => [])).filter((f) => drained.some((n) => f.includes(n))),
+      ).toEqual([]);
+      expect(await stack.db.resourceClaim.count()).toBe(0);
+      result.invariants = 'hold';
+    },
     CASE_TIMEOUT_MS,
   );
 
