@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { hostLiveness, type Liveness } from '../db/host-liveness';
 import { readHostStates, type HostState } from '../db/host-state';
+import { nameUuid } from './name-uuid';
 import type { Host } from '../db/models';
 import { requireAdmin } from './auth';
 import { badRequest, notFound } from './errors';
@@ -10,18 +11,10 @@ import { paginate } from './views';
 /** Hypervisor ids are UUIDs from 2.53 on, integers before (Nova's compute node ids). */
 const UUID_IDS = '2.53';
 
-/** A stable UUID (version 5 layout, SHA-1 of `kind:name`) for a host that has none. */
-function nameUuid(kind: string, name: string): string {
-  const bytes = createHash('sha1').update(`ferry-${kind}:${name}`).digest().subarray(0, 16);
-  bytes[6] = (bytes[6] & 0x0f) | 0x50;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 interface Hypervisor {
   host: Host;
   state: HostState;
+  liveness: Liveness;
   /** 1-based position in registration order: the id before 2.53. */
   number: number;
   servers: { name: string; uuid: string; busy: boolean }[];
@@ -34,9 +27,11 @@ async function hypervisors(deps: ApiDeps): Promise<Hypervisor[]> {
     select: { hostName: true, name: true, uuid: true, taskState: true },
     orderBy: { name: 'asc' },
   });
+  const now = new Date();
   return hosts.map((host, index) => ({
     host,
     state: states.get(host.name) as HostState,
+    liveness: hostLiveness(host, now, deps.config.serviceDownTimeSeconds),
     number: index + 1,
     servers: instances
       .filter((instance) => instance.hostName === host.name)
@@ -64,7 +59,7 @@ function view(
   return {
     id: hypervisorId(context, hypervisor),
     hypervisor_hostname: host.name,
-    state: host.state === 'down' ? 'down' : 'up',
+    state: hypervisor.liveness,
     status: host.state === 'disabled' ? 'disabled' : 'enabled',
     ...(detail
       ? {

@@ -32,7 +32,7 @@ export interface Reply {
 }
 
 export interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Below /v2.1, with `:name` segments for parameters, e.g. /servers/:id/action. */
   path: string;
   /** The first microversion that has this route (Nova answers 404 below it). */

@@ -68,11 +68,13 @@ export function serverActionRoutes(deps: ApiDeps, updates: WorkflowUpdates): Rou
   const checkDestination = async (instance: Instance, host: string | undefined) => {
     if (host === undefined || host === instance.hostName) return;
     const row = await db.host.findUnique({ where: { name: host } });
-    if (row && row.state !== 'up') {
+    if (row && (row.state !== 'up' || row.forcedDown)) {
       const why =
         row.state === 'disabled'
           ? `disabled${row.disabledReason ? `: ${row.disabledReason}` : ''}`
-          : row.state;
+          : row.forcedDown
+            ? 'forced down'
+            : row.state;
       throw badRequest(`Compute service of ${host} is unavailable at this time (${why}).`);
     }
   };

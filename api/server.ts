@@ -15,6 +15,7 @@ import { flavorRoutes } from './flavors';
 import { hypervisorRoutes } from './hypervisors';
 import { negotiateVersion, versionHeaders } from './microversion';
 import { migrationRoutes } from './migrations';
+import { serviceRoutes } from './services';
 import { findRoute, type ApiDeps, type Reply, type Route } from './router';
 import { serverActionRoutes } from './server-actions';
 import { serverMigrationRoutes } from './server-migrations';
@@ -147,6 +148,7 @@ export function createApiServer(
       ...flavorRoutes(deps),
       ...hypervisorRoutes(deps),
       ...migrationRoutes(deps),
+      ...serviceRoutes(deps),
     ],
     ferry: drainRoutes(deps),
   };

@@ -168,7 +168,7 @@ export async function startDrain(
   request: DrainRequest,
 ): Promise<DrainView> {
   const host = await drainableHost(db, request.host);
-  if (host.state === 'down') {
+  if (host.state === 'down' || host.forcedDown) {
     throw new RequestError(
       'ComputeServiceUnavailable',
       409,
@@ -218,7 +218,7 @@ export async function undrainHost(
       `host ${host.name} has drain ${running.id} running: abort it first (ferry hosts drain ${host.name} --abort)`,
     );
   }
-  if (host.state === 'down') {
+  if (host.state === 'down' || host.forcedDown) {
     throw new RequestError('ComputeServiceUnavailable', 409, `host ${host.name} is down`);
   }
   if (!request.moveBack) {

@@ -44,6 +44,10 @@ export interface FerryConfig {
   liveMigrationPermitPostCopy: boolean;
   liveMigrationPermitAutoConverge: boolean;
   schedulerMaxAttempts: number;
+  /** Seconds between two heartbeats of every host's agent (Nova's report_interval). */
+  reportIntervalSeconds: number;
+  /** Seconds without a heartbeat after which a host is down (Nova's service_down_time). */
+  serviceDownTimeSeconds: number;
   apiHost: string;
   apiPort: number;
   apiTokens: ApiToken[];
@@ -329,6 +333,26 @@ export const OPTIONS = [
     parse: integer(1, 64),
     describe: 'Outgoing live migrations per source host at once; the rest wait as `queued`',
     shownDefault: '1',
+    appliesTo: 'control plane',
+  }),
+  option({
+    key: 'reportIntervalSeconds',
+    env: 'FERRY_REPORT_INTERVAL',
+    file: 'report_interval',
+    default: fixed(10),
+    parse: integer(1, 3600),
+    describe: "Seconds between two heartbeats the control plane asks of every host's agent",
+    shownDefault: '10',
+    appliesTo: 'control plane',
+  }),
+  option({
+    key: 'serviceDownTimeSeconds',
+    env: 'FERRY_SERVICE_DOWN_TIME',
+    file: 'service_down_time',
+    default: fixed(60),
+    parse: integer(1, 86400),
+    describe: 'Seconds without a heartbeat after which a host is down',
+    shownDefault: '60',
     appliesTo: 'control plane',
   }),
   option({

@@ -167,7 +167,8 @@ export async function readHostStates(
   const claimsOn = groupByHost(claimPlacements);
   return hosts.map((host) => ({
     name: host.name,
-    state: host.state,
+    // Forced down is the operator's word that nothing runs there: no filter may pass it.
+    state: host.forcedDown ? 'down' : host.state,
     disabledReason: host.disabledReason,
     arch: host.arch,
     hypervisorType: host.hypervisorType,

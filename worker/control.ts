@@ -6,6 +6,8 @@ import { CONTROL_TASK_QUEUE } from '../workflows/task-queues';
 import type { FerryConfig } from '../config';
 import { installTemporalLogging, type Logger } from '../config/logging';
 import { connectWorker } from '../temporal/connection';
+import { connectTemporal } from '../temporal/client';
+import { ensureHostHeartbeats } from '../client/host-heartbeats';
 
 /**
  * The control worker: every workflow, and the activities that touch the database and scheduler,
@@ -27,6 +29,13 @@ export async function runControlWorker(config: FerryConfig, logger: Logger): Pro
       { taskQueue: CONTROL_TASK_QUEUE, policy: operationPolicy(config) },
       'control worker running',
     );
+    const client = await connectTemporal(config);
+    try {
+      const runId = await ensureHostHeartbeats(client);
+      logger.info({ workflowId: 'ferry-host-heartbeats', runId }, 'host heartbeats running');
+    } finally {
+      await client.connection.close();
+    }
     await worker.run();
   } finally {
     await connection.close();

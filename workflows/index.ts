@@ -2,3 +2,4 @@ export { refreshHosts } from './refresh-hosts';
 export { liveMigration } from './live-migration';
 export { resize } from './resize';
 export { hostDrain, hostDrainPlan } from './host-drain';
+export { hostHeartbeats } from './host-heartbeats';

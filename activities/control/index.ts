@@ -4,6 +4,8 @@ import type { ResizeControlActivities } from '../../workflows/resize-contract';
 import type { Database } from '../../db/database';
 import type { DrainControlActivities } from '../../workflows/drain-contract';
 import { drainControlActivities, type DrainConfig } from './drain-control';
+import type { HostHeartbeatControlActivities } from '../../workflows/host-heartbeats-contract';
+import { hostHeartbeatActivities } from './host-heartbeats';
 import { hostInventoryActivities } from './host-inventory';
 import { migrationControlActivities } from './migration-control';
 import type { SlotSettings } from './migration-slots';
@@ -17,17 +19,19 @@ import { resizeControlActivities } from './resize-control';
  */
 export function createControlActivities(
   db: Database,
-  settings: SlotSettings & ControlPolicyConfig & DrainConfig,
+  settings: SlotSettings & ControlPolicyConfig & DrainConfig & { reportIntervalSeconds: number },
 ) {
   return {
     ...drainControlActivities(db, settings),
+    ...hostHeartbeatActivities(db, settings),
     ...hostInventoryActivities(db),
     ...migrationControlActivities(db, settings),
     ...resizeControlActivities(db),
   } satisfies OperationControlActivities &
     LiveMigrationControlActivities &
     ResizeControlActivities &
-    DrainControlActivities;
+    DrainControlActivities &
+    HostHeartbeatControlActivities;
 }
 
 export type ControlActivities = ReturnType<typeof createControlActivities>;

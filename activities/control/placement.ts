@@ -74,6 +74,7 @@ export async function placeInstance(db: Database, request: PlacementRequest): Pr
   const ignored = [...request.ignoreHosts, ...(request.allowSameHost ? [] : [request.sourceHost])];
   const conditions = [
     Prisma.sql`h."state" = 'up'`,
+    Prisma.sql`NOT h."forcedDown"`,
     ...(ignored.length > 0 ? [Prisma.sql`h."name" NOT IN (${Prisma.join(ignored)})`] : []),
     ...compatibleWith(request.source),
     fits('memoryMiB', request.needs),

@@ -4,6 +4,7 @@ import type {
 } from '../../workflows/live-migration-contract';
 import type { ResizeHostActivities } from '../../workflows/resize-contract';
 import type { HypervisorInfo } from '../../workflows/refresh-hosts-contract';
+import type { HeartbeatHostActivities } from '../../workflows/host-heartbeats-contract';
 import { hypervisorInfo } from '../../virt/libvirt/binding';
 import type { Hypervisor } from '../../virt/driver';
 import { createLiveMigrationActivities } from './live-migration';
@@ -35,13 +36,18 @@ export interface HostAgentContext {
 /** Every activity of a host agent's task queue (`ferry-host-NAME`). */
 export function createHostActivities(context: HostAgentContext) {
   return {
+    /** The agent answers: it polls its queue and runs activities (docs/host-liveness.md). */
+    heartbeat(): Promise<{ host: string }> {
+      return Promise.resolve({ host: context.hostName });
+    },
     async describeHypervisor(): Promise<HypervisorInfo> {
       const info = await context.hypervisor.withConnection(context.libvirtUri, hypervisorInfo);
       return { ...info, instancesDir: context.instancesDir };
     },
     ...createLiveMigrationActivities(context),
     ...createResizeActivities(context),
-  } satisfies { describeHypervisor(): Promise<HypervisorInfo> } & LiveMigrationHostActivities &
+  } satisfies { describeHypervisor(): Promise<HypervisorInfo> } & HeartbeatHostActivities &
+    LiveMigrationHostActivities &
     ResizeHostActivities;
 }
 

@@ -1,19 +1,22 @@
 import { openDatabase, type Database } from '../../db/database';
 import type { Host } from '../../db/models';
 import type { FerryConfig } from '../../config';
-import { RequestError } from '../../client/request-error';
 import { parseOptions } from '../parse-options';
 import { runRefreshHosts } from '../../client/refresh-hosts';
 import { UsageError } from '../usage-error';
+import { changeHostService } from '../../client/host-service';
+import { hostLiveness } from '../../db/host-liveness';
 import { formatTable } from '../table';
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-function hostView(host: Host) {
+function hostView(host: Host, config: Pick<FerryConfig, 'serviceDownTimeSeconds'>) {
   return {
     name: host.name,
     state: host.state,
     disabledReason: host.disabledReason,
+    liveness: hostLiveness(host, new Date(), config.serviceDownTimeSeconds),
+    forcedDown: host.forcedDown,
     libvirtUri: host.libvirtUri,
     sshAddress: host.sshAddress,
     sshPort: host.sshPort,
@@ -84,7 +87,7 @@ async function addHost(config: FerryConfig, args: string[]): Promise<string> {
         instancesDir,
       },
     });
-    return values.json ? JSON.stringify(hostView(host)) : `host ${name} added`;
+    return values.json ? JSON.stringify(hostView(host, config)) : `host ${name} added`;
   } finally {
     await db.$disconnect();
   }
@@ -94,11 +97,14 @@ async function listHosts(config: FerryConfig, args: string[]): Promise<string> {
   const { values } = parseOptions({ args, options: { json: { type: 'boolean', default: false } } });
   const db = await openDatabase(config.databaseUrl);
   try {
-    const hosts = (await db.host.findMany({ orderBy: { name: 'asc' } })).map(hostView);
+    const hosts = (await db.host.findMany({ orderBy: { name: 'asc' } })).map((host) =>
+      hostView(host, config),
+    );
     if (values.json) return JSON.stringify(hosts);
     return formatTable(hosts, [
       { header: 'NAME', value: (h) => h.name },
       { header: 'STATE', value: (h) => h.state },
+      { header: 'LIVENESS', value: (h) => (h.forcedDown ? 'down (forced)' : h.liveness) },
       { header: 'ARCH', value: (h) => h.arch },
       { header: 'HYPERVISOR', value: (h) => h.hypervisorType },
       { header: 'VERSION', value: (h) => h.hypervisorVersion },
@@ -125,19 +131,7 @@ async function refreshAllHosts(config: FerryConfig, args: string[]): Promise<str
   return lines.join('\n') || 'no hosts registered';
 }
 
-/** A registered host, or ComputeHostNotFound (404). */
-async function registeredHost(db: Database, name: string): Promise<Host> {
-  const host = await db.host.findUnique({ where: { name } });
-  if (!host) {
-    throw new RequestError('ComputeHostNotFound', 404, `compute host ${name} could not be found`);
-  }
-  return host;
-}
-
-/**
- * `hosts disable NAME [--reason TEXT]`: state disabled, so the scheduler places nothing new there;
- * what runs there keeps running. Disabling a disabled host updates its reason.
- */
+/** `hosts disable NAME [--reason TEXT]`: nothing new is placed there; what runs there keeps running. */
 async function disableHost(config: FerryConfig, args: string[]): Promise<string> {
   const { values, positionals } = parseOptions({
     args,
@@ -147,40 +141,45 @@ async function disableHost(config: FerryConfig, args: string[]): Promise<string>
   if (positionals.length !== 1) {
     throw new UsageError('usage: ferry hosts disable NAME [--reason TEXT]');
   }
-  const db = await openDatabase(config.databaseUrl);
-  try {
-    const host = await registeredHost(db, positionals[0]);
-    const reason = values.reason?.trim() || null;
-    await db.host.update({
-      where: { name: host.name },
-      data: { state: 'disabled', disabledReason: reason },
-    });
-    return `host ${host.name} disabled${reason === null ? '' : ` (${reason})`}`;
-  } finally {
-    await db.$disconnect();
-  }
+  const { host } = await withDatabase(config, (db) =>
+    changeHostService(db, positionals[0], {
+      status: 'disabled',
+      disabledReason: values.reason ?? null,
+    }),
+  );
+  return `host ${host.name} disabled${host.disabledReason === null ? '' : ` (${host.disabledReason})`}`;
 }
 
-/** `hosts enable NAME`: a disabled host back up, its reason cleared; a host up stays as it is. */
+/** `hosts enable NAME`: a disabled host enabled again, its reason cleared. */
 async function enableHost(config: FerryConfig, args: string[]): Promise<string> {
   const { positionals } = parseOptions({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('usage: ferry hosts enable NAME');
+  const { host, changed } = await withDatabase(config, (db) =>
+    changeHostService(db, positionals[0], { status: 'enabled' }),
+  );
+  return changed ? `host ${host.name} enabled` : `host ${host.name} is already enabled`;
+}
+
+/**
+ * `hosts force-down NAME` / `hosts force-up NAME`: the operator's word that the host is down (after
+ * fencing it) or that the forcing is over; its heartbeat decides again once forced up.
+ */
+async function forceHost(config: FerryConfig, args: string[], down: boolean): Promise<string> {
+  const { positionals } = parseOptions({ args, allowPositionals: true, options: {} });
+  const command = down ? 'force-down' : 'force-up';
+  if (positionals.length !== 1) throw new UsageError(`usage: ferry hosts ${command} NAME`);
+  const { host } = await withDatabase(config, (db) =>
+    changeHostService(db, positionals[0], { forcedDown: down }),
+  );
+  return down
+    ? `host ${host.name} forced down: it counts as down whatever its agent answers`
+    : `host ${host.name} no longer forced down: its heartbeat decides whether it is up`;
+}
+
+async function withDatabase<T>(config: FerryConfig, work: (db: Database) => Promise<T>) {
   const db = await openDatabase(config.databaseUrl);
   try {
-    const host = await registeredHost(db, positionals[0]);
-    if (host.state === 'up') return `host ${host.name} is already enabled`;
-    if (host.state !== 'disabled') {
-      throw new RequestError(
-        'InvalidInput',
-        400,
-        `host ${host.name} is ${host.state}, not disabled: enabling it would not bring it up`,
-      );
-    }
-    await db.host.update({
-      where: { name: host.name },
-      data: { state: 'up', disabledReason: null },
-    });
-    return `host ${host.name} enabled`;
+    return await work(db);
   } finally {
     await db.$disconnect();
   }
@@ -193,7 +192,11 @@ export async function hostsCommand(config: FerryConfig, args: string[]): Promise
   if (sub === 'refresh') return refreshAllHosts(config, rest);
   if (sub === 'disable') return disableHost(config, rest);
   if (sub === 'enable') return enableHost(config, rest);
+  if (sub === 'force-down') return forceHost(config, rest, true);
+  if (sub === 'force-up') return forceHost(config, rest, false);
   if (sub === 'drain') return (await import('./drains.js')).drainCommand(config, rest);
   if (sub === 'undrain') return (await import('./drains.js')).undrainCommand(config, rest);
-  throw new UsageError('usage: ferry hosts add|list|refresh|disable|enable|drain|undrain');
+  throw new UsageError(
+    'usage: ferry hosts add|list|refresh|disable|enable|force-down|force-up|drain|undrain',
+  );
 }

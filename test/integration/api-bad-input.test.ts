@@ -223,7 +223,7 @@ const cases: Case[] = [
     request: action('active', live({ host: 'gone', block_migration: 'auto' })),
     status: 400,
     fault: 'badRequest',
-    message: fixed(/Compute service of gone is unavailable at this time \(down\)/),
+    message: fixed(/Compute service of gone is unavailable at this time \(forced down\)/),
   },
   {
     what: 'a live migration of a stopped instance',

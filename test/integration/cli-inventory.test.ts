@@ -581,8 +581,30 @@ describe('ferry migrations, instances and hosts disable/enable', () => {
       expect(await row('mig-b')).toEqual({ state: 'up', disabledReason: null });
     });
 
+    it('forces a host down and up: listed down whatever its heartbeat, placed on again after', async () => {
+      await db.host.update({ where: { name: 'mig-b' }, data: { lastHeartbeatAt: new Date() } });
+      const liveness = async () =>
+        (
+          JSON.parse((await ferry(['hosts', 'list', '--json'], env)).stdout) as {
+            name: string;
+          }[]
+        ).find((h) => h.name === 'mig-b');
+      expect(await liveness()).toMatchObject({ liveness: 'up', forcedDown: false });
+      const down = await ferry(['hosts', 'force-down', 'mig-b'], env);
+      expect(down).toMatchObject({
+        code: 0,
+        stdout: expect.stringMatching(/^host mig-b forced down/),
+      });
+      expect(await liveness()).toMatchObject({ liveness: 'down', forcedDown: true });
+      expect((await ferry(['hosts', 'list'], env)).stdout).toMatch(/mig-b .*down \(forced\)/);
+      const up = await ferry(['hosts', 'force-up', 'mig-b'], env);
+      expect(up).toMatchObject({ code: 0, stdout: expect.stringMatching(/no longer forced down/) });
+      expect(await liveness()).toMatchObject({ liveness: 'up', forcedDown: false });
+    });
+
     it.each([
       [['hosts', 'disable', 'nowhere'], 'compute host nowhere could not be found'],
+      [['hosts', 'force-down', 'nowhere'], 'compute host nowhere could not be found'],
       [
         ['hosts', 'enable', 'dead'],
         'host dead is down, not disabled: enabling it would not bring it up',

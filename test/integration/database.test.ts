@@ -3,7 +3,12 @@ import { openDatabase, type Database } from '../../db/database';
 import { migrateDatabase } from '../../db/migrate';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
-const MIGRATIONS = ['20261123000000_init', '20261206000000_host_usage', '20261206100000_drains'];
+const MIGRATIONS = [
+  '20261123000000_init',
+  '20261206000000_host_usage',
+  '20261206100000_drains',
+  '20261206120000_host_forced_down',
+];
 
 describe.each(['sqlite', 'postgresql'] as const)('upgrading a database on %s', (provider) => {
   it('adds up the usage of the instances it already holds, and fixes flavor sizes', async () => {
@@ -14,12 +19,14 @@ describe.each(['sqlite', 'postgresql'] as const)('upgrading a database on %s', (
       ]);
       const db = await openDatabase(scratch.url);
       try {
-        await db.host.createMany({
-          data: ['hostA', 'hostB', 'hostC'].map((name) => ({
+        // Hosts as the first schema has them: the client's model has columns added since.
+        for (const name of ['hostA', 'hostB', 'hostC']) {
+          await db.$executeRawUnsafe(
+            `INSERT INTO "Host" ("name", "libvirtUri", "updatedAt") VALUES ($1, $2, CURRENT_TIMESTAMP)`,
             name,
-            libvirtUri: `qemu+tcp://${name}/system`,
-          })),
-        });
+            `qemu+tcp://${name}/system`,
+          );
+        }
         await db.flavor.createMany({
           data: [
             { id: 'small', name: 'small', vcpus: 1, memoryMiB: 512, rootDiskGiB: 1 },

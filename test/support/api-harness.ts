@@ -69,6 +69,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
     FERRY_TEMPORAL_ADDRESS: process.env.FERRY_TEST_TEMPORAL_ADDRESS as string,
     FERRY_API_TOKENS: `${ADMIN_TOKEN}:admin,${MEMBER_TOKEN}:member`,
     FERRY_LOG_LEVEL: 'error',
+    FERRY_SERVICE_DOWN_TIME: '86400',
     FERRY_LOG_FORMAT: 'json',
   });
   const db = await openDatabase(scratch.url);
@@ -182,12 +183,18 @@ export async function seedFleet(db: Database): Promise<void> {
     { name: 'src', sshAddress: '192.0.2.1' },
     { name: 'dst', sshAddress: '192.0.2.2' },
     { name: 'off', state: 'disabled', disabledReason: 'maintenance' },
-    { name: 'gone', state: 'down' },
+    { name: 'gone', forcedDown: true },
   ];
   for (const [day, host] of hosts.entries()) {
-    // Registered a day apart, so hypervisor ids (registration order before 2.53) are fixed.
+    // Registered a day apart, so hypervisor ids (registration order before 2.53) are fixed; each
+    // has answered a heartbeat, which the harness's service_down_time keeps up for the whole run.
     await db.host.create({
-      data: { ...hypervisor, ...host, createdAt: new Date(Date.UTC(2024, 0, day + 1)) },
+      data: {
+        ...hypervisor,
+        ...host,
+        createdAt: new Date(Date.UTC(2024, 0, day + 1)),
+        lastHeartbeatAt: new Date(),
+      },
     });
   }
   await db.flavor.createMany({

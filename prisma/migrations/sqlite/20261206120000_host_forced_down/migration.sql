@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Host" ADD COLUMN "forcedDown" BOOLEAN NOT NULL DEFAULT false;
