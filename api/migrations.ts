@@ -2,7 +2,7 @@ import type { Prisma } from '../db/models';
 import { requireAdmin } from './auth';
 import { badRequest } from './errors';
 import type { ApiDeps, RequestContext, Route } from './router';
-import { novaTime, paginate, resourceLinks } from './views';
+import { checkTimeWindow, novaTime, paginate, resourceLinks, timeFilter } from './views';
 
 /** Nova's in-progress statuses of a live migration (the ones server migrations list). */
 export const LIVE_IN_PROGRESS = ['queued', 'preparing', 'running', 'post-migrating'];
@@ -62,19 +62,6 @@ function migrationView(context: RequestContext, row: MigrationRow) {
   };
 }
 
-/** A changes-since or changes-before filter: an ISO 8601 time, 400 otherwise. */
-function timeFilter(query: URLSearchParams, name: string): Date | undefined {
-  const raw = query.get(name);
-  if (raw === null) return undefined;
-  const time = new Date(raw);
-  if (!/^\d{4}-\d\d-\d\d/.test(raw) || Number.isNaN(time.getTime())) {
-    throw badRequest(
-      `Invalid input for query parameters ${name}. Value: ${raw}. It is not an ISO 8601 time.`,
-    );
-  }
-  return time;
-}
-
 /** The Prisma filter for os-migrations' query parameters, in Nova's names. */
 function filters(context: RequestContext): Prisma.MigrationWhereInput {
   const { query, version } = context;
@@ -86,9 +73,7 @@ function filters(context: RequestContext): Prisma.MigrationWhereInput {
   }
   const since = version.atLeast('2.59') ? timeFilter(query, 'changes-since') : undefined;
   const before = version.atLeast('2.66') ? timeFilter(query, 'changes-before') : undefined;
-  if (since && before && before < since) {
-    throw badRequest('The value of changes-since must be less than or equal to changes-before.');
-  }
+  checkTimeWindow(since, before);
   const exact = (name: string) => query.get(name) ?? undefined;
   const host = query.get('host');
   return {

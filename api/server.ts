@@ -13,6 +13,7 @@ import { drainRoutes } from './drains';
 import { ApiError, NO_RESOURCE, temporalUnavailable } from './errors';
 import { flavorRoutes } from './flavors';
 import { hypervisorRoutes } from './hypervisors';
+import { instanceActionRoutes } from './instance-actions';
 import { negotiateVersion, versionHeaders } from './microversion';
 import { migrationRoutes } from './migrations';
 import { serviceRoutes } from './services';
@@ -145,6 +146,7 @@ export function createApiServer(
       ...serverRoutes(deps),
       ...serverActionRoutes(deps, updates),
       ...serverMigrationRoutes(deps, updates),
+      ...instanceActionRoutes(deps),
       ...flavorRoutes(deps),
       ...hypervisorRoutes(deps),
       ...migrationRoutes(deps),

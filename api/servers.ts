@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Database } from '../db/database';
 import type { Flavor, Host, Instance } from '../db/models';
 import { instanceStatus } from '../client/instance-status';
 import { notFound } from './errors';
 import type { ApiDeps, RequestContext, Route } from './router';
-import { isoTime, novaTime, paginate, resourceLinks } from './views';
+import { hostId, isoTime, novaTime, paginate, resourceLinks } from './views';
 
 type Server = Instance & { flavor: Flavor; host: Host };
 
@@ -81,7 +80,7 @@ function detailView(context: RequestContext, server: Server, fault: string | und
     tenant_id: '',
     user_id: '',
     metadata: {},
-    hostId: createHash('sha224').update(server.hostName).digest('hex'),
+    hostId: hostId(server.hostName),
     image: '',
     flavor: flavorView(context, server.flavor),
     created: isoTime(server.createdAt),

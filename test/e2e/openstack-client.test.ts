@@ -1,6 +1,7 @@
 /**
  * The real OpenStack client (`openstack`, Debian's python3-openstackclient) driving ferry's
- * Nova-compatible API on the lab: every migration operation, checked in libvirt and the database.
+ * Nova-compatible API on the lab: every migration operation, checked in libvirt and the database,
+ * and the instance actions it leaves (`server event list` / `show`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -164,7 +165,7 @@ describeLab('the openstack client against ferry on the lab', () => {
     );
   });
 
-  it('live-migrates with --host, then cold-migrates and confirms', async () => {
+  it('live-migrates with --host (its action and events listed and shown), then cold-migrates and confirms', async () => {
     await openstack(['server', 'migrate', '--live-migration', '--host', 'host2', 'omega']);
     await until('omega on host2', 120_000, async () =>
       (await serverStatus('omega'))['OS-EXT-SRV-ATTR:host'] === 'host2' ? true : undefined,
@@ -173,6 +174,32 @@ describeLab('the openstack client against ferry on the lab', () => {
     expect(await domainsOn('host2')).toContain('omega');
     expect(await domainsOn('host1')).not.toContain('omega');
     await counting('host2', 'omega');
+
+    const omega = await instance('omega');
+    const migration = omega.migrations.find((m) => m.migrationType === 'live-migration');
+    const events = (await json(['server', 'event', 'list', 'omega'])) as Record<string, string>[];
+    expect(events).toEqual([
+      expect.objectContaining({
+        'Request ID': migration?.uuid,
+        'Server ID': omega.uuid,
+        Action: 'live-migration',
+      }),
+    ]);
+    const action = await json(['server', 'event', 'show', 'omega', events[0]['Request ID']]);
+    expect(action).toMatchObject({
+      action: 'live-migration',
+      instance_uuid: omega.uuid,
+      request_id: migration?.uuid,
+      message: null,
+    });
+    expect(action.events).toContainEqual(
+      expect.objectContaining({
+        event: 'compute_live_migration',
+        result: 'Success',
+        host: 'host1',
+        finish_time: expect.any(String),
+      }),
+    );
 
     await openstack(['server', 'migrate', 'omega']);
     const waiting = await untilStatus('omega', 'VERIFY_RESIZE');

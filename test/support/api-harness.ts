@@ -1,6 +1,7 @@
 /**
- * The REST API as `ferry api` serves it, in this process: a scratch SQLite database (migrated),
- * the run's real Temporal server, the API on a free port with an admin and a member token.
+ * The REST API as `ferry api` serves it, in this process: a scratch database (migrated; SQLite
+ * unless asked for PostgreSQL), the run's real Temporal server, the API on a free port with an
+ * admin and a member token.
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -59,9 +60,11 @@ function tokenHeader(token: ApiRequest['token']): Record<string, string> {
   return { 'X-Auth-Token': token === 'member' ? MEMBER_TOKEN : ADMIN_TOKEN };
 }
 
-export async function startApiHarness(): Promise<ApiHarness> {
+export async function startApiHarness(
+  provider: ScratchDatabase['provider'] = 'sqlite',
+): Promise<ApiHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-api-'));
-  const scratch: ScratchDatabase = await scratchDatabase('sqlite');
+  const scratch: ScratchDatabase = await scratchDatabase(provider);
   await migrateDatabase(scratch.url);
   const config = loadConfig({
     FERRY_DATA_DIR: dir,
