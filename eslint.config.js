@@ -113,7 +113,7 @@ module.exports = tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(db|activities/control)(/|$)',
+              regex: '^(\\.\\./)+(db|activities/control|metrics/fleet)(/|$)',
               message: 'the host agent never opens the database (docs/architecture.md, "Layers")',
             },
           ],
