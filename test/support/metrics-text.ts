@@ -48,17 +48,21 @@ export function scrape(
   headers: Record<string, string> = {},
 ): Promise<{ status: number; contentType: string | undefined; text: string }> {
   return new Promise((resolve, reject) => {
-    const outgoing = request({ host, port, path: '/metrics', headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode as number,
-          contentType: response.headers['content-type'],
-          text: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
+    // agent: false, so no kept-alive socket outlives the scrape.
+    const outgoing = request(
+      { host, port, path: '/metrics', headers, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode as number,
+            contentType: response.headers['content-type'],
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end();
   });
