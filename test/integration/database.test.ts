@@ -3,7 +3,12 @@ import { openDatabase, type Database } from '../../db/database';
 import { migrateDatabase } from '../../db/migrate';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
-const MIGRATIONS = ['20261123000000_init', '20261206000000_host_usage', '20261206100000_drains'];
+const MIGRATIONS = [
+  '20261123000000_init',
+  '20261206000000_host_usage',
+  '20261206100000_drains',
+  '20261206200000_migration_downtime',
+];
 
 describe.each(['sqlite', 'postgresql'] as const)('upgrading a database on %s', (provider) => {
   it('adds up the usage of the instances it already holds, and fixes flavor sizes', async () => {

@@ -1,2 +1,2 @@
--- The guest downtime of a completed live migration, from libvirt's job stats (docs/metrics.md).
+-- AlterTable
 ALTER TABLE "Migration" ADD COLUMN "downtimeMs" INTEGER;
