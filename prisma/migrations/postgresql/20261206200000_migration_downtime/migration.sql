@@ -1,2 +1,2 @@
 -- AlterTable
-ALTER TABLE "Migration" ADD COLUMN "downtimeMs" INTEGER;
+ALTER TABLE "Migration" ADD COLUMN     "downtimeMs" INTEGER;
