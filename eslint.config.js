@@ -20,6 +20,7 @@ const FOLDERS = [
   'bench',
   'test',
   'generated',
+  'metrics',
 ];
 const LAYERS = {
   workflows: [],
@@ -30,8 +31,19 @@ const LAYERS = {
   'activities/control': ['db', 'config', 'workflows'],
   'activities/host': ['virt', 'config', 'workflows'],
   client: ['db', 'config', 'temporal', 'workflows', 'virt'],
-  api: ['client', 'db', 'config', 'temporal', 'workflows'],
-  worker: ['activities', 'workflows', 'client', 'db', 'config', 'temporal', 'virt', 'lab'],
+  metrics: ['db', 'config', 'workflows'],
+  api: ['client', 'db', 'config', 'temporal', 'workflows', 'metrics'],
+  worker: [
+    'activities',
+    'workflows',
+    'client',
+    'db',
+    'config',
+    'temporal',
+    'virt',
+    'lab',
+    'metrics',
+  ],
   cli: ['client', 'api', 'worker', 'lab', 'db', 'config', 'temporal', 'workflows'],
   lab: ['db', 'config', 'virt'],
   bench: FOLDERS.filter((folder) => folder !== 'bench'),
@@ -101,7 +113,7 @@ module.exports = tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(db|activities/control)(/|$)',
+              regex: '^(\\.\\./)+(db|activities/control|metrics/fleet)(/|$)',
               message: 'the host agent never opens the database (docs/architecture.md, "Layers")',
             },
           ],

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
 import type { ApiRole, ApiToken } from '../config';
 import { ApiError } from './errors';
 
@@ -43,4 +44,24 @@ export function requireAdmin(caller: Caller, policy: string): void {
   if (caller.role !== 'admin') {
     throw new ApiError(403, `Policy doesn't allow ${policy} to be performed.`);
   }
+}
+
+/** Whether a peer address is this machine's loopback (127.0.0.0/8, ::1, or IPv4 mapped in IPv6). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address || isIP(address) === 0) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+/**
+ * Who may read the API's `/metrics`: anyone on loopback (a scraper on the API's own machine)
+ * without a token, else an admin token (401 without or with an unknown one, 403 for a member's).
+ */
+export function authorizeMetrics(
+  tokens: ApiToken[],
+  headers: IncomingHttpHeaders,
+  peer: string | undefined,
+): void {
+  if (isLoopback(peer)) return;
+  requireAdmin(authenticate(tokens, headers), 'ferry:metrics');
 }

@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
+import { Registry } from 'prom-client';
 import type { Database } from '../db/database';
+import { exposition, METRICS_CONTENT_TYPE } from '../metrics/exposition';
+import { fleetRegistry } from '../metrics/fleet';
+import { processRegistry } from '../metrics/process';
 import { temporalAnswers } from '../temporal/dev-server';
 import { temporalTls } from '../temporal/tls';
 import type { FerryConfig } from '../config';
 import type { Logger } from '../config/logging';
-import { authenticate } from './auth';
+import { authenticate, authorizeMetrics } from './auth';
 import { readJsonBody } from './body';
 import { drainRoutes } from './drains';
 import { ApiError, NO_RESOURCE, temporalUnavailable } from './errors';
@@ -128,10 +132,20 @@ async function answer(
   });
 }
 
+/** Answers `GET /metrics` (docs/metrics.md): loopback without a token, else an admin's. */
+async function answerMetrics(
+  config: FerryConfig,
+  registry: Registry,
+  request: IncomingMessage,
+): Promise<string> {
+  authorizeMetrics(config.apiTokens, request.headers, request.socket.remoteAddress);
+  return exposition({ registry });
+}
+
 /**
- * ferry's REST API: Nova's compute API for what ferry does (README, "The REST API"), and
+ * ferry's REST API: Nova's compute API for what ferry does (README, "The REST API"),
  * `GET /health`, 200 when Temporal and the database answer, 503 (with the same JSON body saying
- * which does not) otherwise.
+ * which does not) otherwise, and `GET /metrics`, the fleet's figures in Prometheus' text format.
  */
 export function createApiServer(
   config: FerryConfig,
@@ -154,6 +168,7 @@ export function createApiServer(
     ],
     ferry: drainRoutes(deps),
   };
+  const metrics = Registry.merge([fleetRegistry(db), processRegistry]);
   return createServer((request: IncomingMessage, response: ServerResponse) => {
     const started = Date.now();
     const requestId = `req-${randomUUID()}`;
@@ -181,8 +196,18 @@ export function createApiServer(
       );
       return;
     }
-    answer(config, routes, request, headers).then(
-      (reply) => send(response, reply.status, reply.body, headers),
+    const metricsRequest =
+      path === '/metrics' && (request.method === 'GET' || request.method === 'HEAD');
+    const replied = metricsRequest
+      ? answerMetrics(config, metrics, request).then((text) => {
+          response.writeHead(200, { ...headers, 'content-type': METRICS_CONTENT_TYPE });
+          response.end(text);
+        })
+      : answer(config, routes, request, headers).then((reply) =>
+          send(response, reply.status, reply.body, headers),
+        );
+    replied.then(
+      () => undefined,
       (error: unknown) => {
         const refusal =
           error instanceof ApiError ? error : temporalUnavailable(error, config.temporalAddress);

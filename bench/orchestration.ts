@@ -29,7 +29,7 @@ import { loadConfig } from '../config';
 import { startLiveMigration } from '../client/start-live-migration';
 import { scratchDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/free-port';
-import { createLogger, installTemporalLogging } from '../config/logging';
+import { createLogger, installTemporalRuntime } from '../config/logging';
 import { startSimAgents } from '../worker/sim-agents';
 import { projectRoot } from '../config/project-root';
 import { startDevServer } from '../temporal/dev-server';
@@ -228,7 +228,7 @@ function parseOptions(): Options & { json: boolean } {
 async function main(): Promise<void> {
   const options = parseOptions();
   // Errors only: the SDK warns once per activity-only worker, and stdout carries the result.
-  installTemporalLogging(createLogger({ logLevel: 'error', logFormat: 'json' }, 'bench'));
+  installTemporalRuntime(createLogger({ logLevel: 'error', logFormat: 'json' }, 'bench'));
   const runs: RunResult[] = [];
   for (let run = 1; run <= options.runs; run += 1) runs.push(await benchRun(options, run));
   const scheduler = await benchScheduler(options.database, { pure: 20, db: 20 });

@@ -51,6 +51,11 @@ export interface FerryConfig {
   apiHost: string;
   apiPort: number;
   apiTokens: ApiToken[];
+  metricsHost: string;
+  /** The control worker's /metrics port; 0 = no endpoint. */
+  metricsPort: number;
+  /** Each host agent's /metrics port; 0 = no endpoint. */
+  agentMetricsPort: number;
   logLevel: string;
   logFormat: LogFormat;
 }
@@ -90,6 +95,7 @@ export type AppliesTo =
   | 'requesting process'
   | 'database users'
   | 'API'
+  | 'metrics endpoints'
   | 'ferry dev';
 
 /** What each group means, as `ferry config` heads it. */
@@ -102,6 +108,8 @@ export const APPLIES_TO: Record<AppliesTo, string> = {
   'requesting process': 'requesting process (the CLI or API that starts a resize)',
   'database users': 'database (control plane, API and CLI; never a host agent)',
   API: 'API (ferry api)',
+  'metrics endpoints':
+    "the control worker's and each host agent's own /metrics endpoint (docs/metrics.md)",
   'ferry dev': 'ferry dev (npm start)',
 };
 
@@ -495,6 +503,36 @@ export const OPTIONS = [
       'API tokens, `TOKEN:admin,TOKEN:member` (≥ 16 characters each); none = no auth, loopback only',
     shownDefault: 'none',
     appliesTo: 'API',
+  }),
+  option({
+    key: 'metricsHost',
+    env: 'FERRY_METRICS_HOST',
+    file: 'metrics_host',
+    default: fixed('127.0.0.1'),
+    parse: nonEmpty,
+    describe: "Address the control worker's and the agents' `/metrics` bind to",
+    shownDefault: '`127.0.0.1`',
+    appliesTo: 'metrics endpoints',
+  }),
+  option({
+    key: 'metricsPort',
+    env: 'FERRY_METRICS_PORT',
+    file: 'metrics_port',
+    default: fixed(9775),
+    parse: integer(0, 65535),
+    describe: "The control worker's `/metrics` port (ferry's and the Temporal SDK's); 0 = off",
+    shownDefault: '9775',
+    appliesTo: 'metrics endpoints',
+  }),
+  option({
+    key: 'agentMetricsPort',
+    env: 'FERRY_AGENT_METRICS_PORT',
+    file: 'agent_metrics_port',
+    default: fixed(0),
+    parse: integer(0, 65535),
+    describe: "Each host agent's `/metrics` port (ferry's and the Temporal SDK's); 0 = off",
+    shownDefault: '0 (off)',
+    appliesTo: 'metrics endpoints',
   }),
   option({
     key: 'logLevel',

@@ -62,10 +62,17 @@ export class TemporalPinoLogger implements TemporalLogger {
   }
 }
 
-/** Routes the Temporal Runtime's logger (and the core's forwarded logs) into ferry's logger. */
-export function installTemporalLogging(logger: Logger): void {
+/**
+ * Installs the Temporal Runtime (once per process, before any worker): its logger (and the core's
+ * forwarded logs) go into ferry's logger, and with `prometheusAddress` (HOST:PORT) the SDK serves
+ * its own worker metrics there (docs/metrics.md).
+ */
+export function installTemporalRuntime(logger: Logger, prometheusAddress?: string): void {
   Runtime.install({
     logger: new TemporalPinoLogger(logger.child({ component: 'temporal' })),
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
+    telemetryOptions: {
+      logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} },
+      ...(prometheusAddress ? { metrics: { prometheus: { bindAddress: prometheusAddress } } } : {}),
+    },
   });
 }

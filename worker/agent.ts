@@ -2,7 +2,9 @@ import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { userInfo } from 'node:os';
+import { Registry } from 'prom-client';
 import { createHostActivities, type HostAgentContext } from '../activities/host';
+import { diskCopyBytes } from '../activities/host/copy-disk';
 import { liveMigrationSettings } from '../activities/host/live-migration/settings';
 import { defaultIdentityFile } from '../activities/host/resize/peer-access';
 import {
@@ -12,9 +14,11 @@ import {
 import { hostTaskQueue } from '../workflows/task-queues';
 import { libvirtHypervisor } from '../virt/libvirt/hypervisor';
 import type { AgentConfig, FerryConfig } from '../config';
-import { installTemporalLogging, type Logger } from '../config/logging';
+import type { Logger } from '../config/logging';
+import { processRegistry } from '../metrics/process';
 import { connectWorker } from '../temporal/connection';
 import { temporalTls } from '../temporal/tls';
+import { startWorkerMetrics } from './metrics';
 
 /**
  * The most a heartbeat waits before the worker sends it. An activity learns it was cancelled
@@ -22,6 +26,13 @@ import { temporalTls } from '../temporal/tls';
  * heartbeats for 80 % of the heartbeat timeout.
  */
 const MAX_HEARTBEAT_THROTTLE = '1s';
+
+/** An agent's figures: its process's and the bytes its disk copies sent. */
+function agentRegistry(): Registry {
+  const registry = new Registry();
+  registry.registerMetric(diskCopyBytes);
+  return Registry.merge([registry, processRegistry]);
+}
 
 /**
  * Signals the progress to the workflow of the activity calling (the migrating one), which has the
@@ -47,6 +58,7 @@ export function progressReporter(client: Client, log: Logger): HostAgentContext[
  * The host agent: the activities that touch one compute host (libvirt, disks, SSH), on task queue
  * `ferry-host-NAME`. Like nova-compute it runs on that host, and like it never opens the database:
  * its host's libvirt URI and instances dir are its own settings, the rest comes in each request.
+ * With FERRY_AGENT_METRICS_PORT set it serves `/metrics` (its own figures and the Temporal SDK's).
  * Runs until SIGINT/SIGTERM.
  */
 export async function runHostAgent(
@@ -56,7 +68,11 @@ export async function runHostAgent(
   host: string,
 ): Promise<void> {
   const log = logger.child({ host });
-  installTemporalLogging(log);
+  const metrics = await startWorkerMetrics(log, {
+    host: config.metricsHost,
+    port: config.agentMetricsPort,
+    registry: agentRegistry(),
+  });
   const connection = await connectWorker(config, log);
   const client = new Client({
     connection: Connection.lazy({ address: config.temporalAddress, tls: temporalTls(config) }),
@@ -82,6 +98,7 @@ export async function runHostAgent(
     log.info({ taskQueue, ...agent }, 'host agent running');
     await worker.run();
   } finally {
+    await metrics?.close();
     await client.connection.close();
     await connection.close();
   }

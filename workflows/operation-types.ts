@@ -9,6 +9,16 @@ import type { ResizeStatus } from './resize-contract';
 /** Nova's Migration row statuses, of a live migration or of a resize (cold migration). */
 export type OperationStatus = LiveMigrationStatus | ResizeStatus;
 
+/** Nova's migration statuses after which nothing changes any more (live migration and resize). */
+export const FINISHED_MIGRATION_STATUSES: string[] = [
+  'completed',
+  'failed',
+  'cancelled',
+  'error',
+  'confirmed',
+  'reverted',
+];
+
 /** The live status an operation's workflow answers to its `status` query, common part. */
 export interface OperationState<Status extends OperationStatus> {
   migrationUuid: string;

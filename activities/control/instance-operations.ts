@@ -2,13 +2,16 @@
  * An operation's hold on its instance: it begins with a compare-and-set of the instance's
  * task_state, and ends when the migration completes (the instance moves) or fails (it stays).
  */
-import type { InstanceSnapshot } from '../../workflows/operation-types';
+import {
+  FINISHED_MIGRATION_STATUSES,
+  type InstanceSnapshot,
+} from '../../workflows/operation-types';
 import type { MigrationResult } from '../../workflows/live-migration-contract';
 import type { Database } from '../../db/database';
 import { finishInstanceAction, openInstanceAction } from './instance-actions';
 import { beginRefusal, type BeginnableStates } from './instance-refusal';
 import { migrationFailure } from './migration-errors';
-import { FINISHED_MIGRATION_STATUSES, getMigrationByUuid, isFinished } from './migration-lookup';
+import { getMigrationByUuid, isFinished } from './migration-lookup';
 import { progressCounters } from './migration-progress';
 import { inTransaction } from '../../db/transactions';
 
@@ -76,7 +79,7 @@ export async function beginInstanceOperation(
 }
 
 /**
- * In one transaction: the migration completed (destination, finishedAt, byte counters), the
+ * In one transaction: the migration completed (destination, finishedAt, downtime, byte counters), the
  * instance is on the destination, running, with task_state null and progress 100, the claims are
  * released and the action is finished. Calling it again for a completed migration does nothing;
  * for a migration that ended otherwise it fails with MigrationError.
@@ -93,6 +96,7 @@ export async function completeLiveMigration(
         status: 'completed',
         destHost: request.destHost,
         finishedAt: new Date(),
+        downtimeMs: request.result.downtimeMs,
         ...progressCounters(request.result.progress),
       },
     });

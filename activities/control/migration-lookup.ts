@@ -1,15 +1,6 @@
 import { migrationFailure } from './migration-errors';
 import type { DatabaseClient } from '../../db/transactions';
-
-/** Nova's migration statuses after which nothing changes any more (live migration and resize). */
-export const FINISHED_MIGRATION_STATUSES = [
-  'completed',
-  'failed',
-  'cancelled',
-  'error',
-  'confirmed',
-  'reverted',
-];
+import { FINISHED_MIGRATION_STATUSES } from '../../workflows/operation-types';
 
 export function isFinished(status: string): boolean {
   return FINISHED_MIGRATION_STATUSES.includes(status);

@@ -1,7 +1,8 @@
 import type { LiveMigrationStatus } from '../../workflows/live-migration-contract';
 import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
-import { FINISHED_MIGRATION_STATUSES, getMigrationByUuid, isFinished } from './migration-lookup';
+import { FINISHED_MIGRATION_STATUSES } from '../../workflows/operation-types';
+import { getMigrationByUuid, isFinished } from './migration-lookup';
 
 /**
  * Sets a Migration row's status, and its destination and error when given; a finished status

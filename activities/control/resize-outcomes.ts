@@ -6,7 +6,7 @@
 import type { ResizeStatus } from '../../workflows/resize-contract';
 import type { Database } from '../../db/database';
 import { finishInstanceAction } from './instance-actions';
-import { FINISHED_MIGRATION_STATUSES } from './migration-lookup';
+import { FINISHED_MIGRATION_STATUSES } from '../../workflows/operation-types';
 import {
   currentStatus,
   getResizeMigration,

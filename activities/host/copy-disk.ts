@@ -5,6 +5,7 @@
  * flows. See docs/disk-copy.md.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { Counter } from 'prom-client';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Client, Stats } from 'ssh2';
@@ -34,6 +35,16 @@ import {
   type SftpSession,
   type SshTarget,
 } from './ssh';
+
+/**
+ * Payload bytes this process's copies sent, for its `/metrics` (a host agent registers it,
+ * docs/metrics.md); per process, from 0 at its start.
+ */
+export const diskCopyBytes = new Counter({
+  name: 'ferry_disk_copy_bytes_total',
+  help: 'Disk bytes this process sent to another host (cold migration and resize disk copies)',
+  registers: [],
+});
 
 /** Three blocks: below the 256 KiB write limit of OpenSSH's sftp-server. */
 const WRITE_BYTES = 3 * DIGEST_BLOCK_BYTES;
@@ -316,6 +327,7 @@ async function sendBlocks(
         )
         .then(() => {
           transfer.bytesSent += length;
+          diskCopyBytes.inc(length);
           state.pending -= 1;
           settle(state, buffer);
         })

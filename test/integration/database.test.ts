@@ -8,6 +8,7 @@ const MIGRATIONS = [
   '20261206000000_host_usage',
   '20261206100000_drains',
   '20261206120000_host_forced_down',
+  '20261206200000_migration_downtime',
 ];
 
 describe.each(['sqlite', 'postgresql'] as const)('upgrading a database on %s', (provider) => {

@@ -10,6 +10,7 @@ import {
   ChecksumMismatchError,
   CopyAbortedError,
   copyDisk,
+  diskCopyBytes,
   type CopyDiskOptions,
   type CopyProgress,
 } from '../../activities/host/copy-disk';
@@ -188,6 +189,8 @@ describe('copyDisk', () => {
       [0, 3, 64, 100, 257, 400, 480],
     );
     const progress: CopyProgress[] = [];
+    const counted = async () => (await diskCopyBytes.get()).values[0].value;
+    const countedBefore = await counted();
 
     const result = await copyDisk(
       copyOptions('sparse.raw', { onProgress: (p) => progress.push(p) }),
@@ -196,6 +199,8 @@ describe('copyDisk', () => {
     const [src, dst] = [join(srcDir, 'sparse.raw'), join(dstDirHere, 'sparse.raw')];
     expect(result.bytes).toBe(size);
     expect(result.bytesSent).toBe(data);
+    // ferry_disk_copy_bytes_total of the agent's /metrics.
+    expect((await counted()) - countedBefore).toBe(data);
     expect((await stat(dst)).size).toBe(size);
     expect(result.digest).toBe((await diskDigest(dst)).digest);
     expect(await sha256sum(dst)).toBe(await sha256sum(src));

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Migration" ADD COLUMN "downtimeMs" INTEGER;
