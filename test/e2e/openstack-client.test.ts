@@ -165,6 +165,39 @@ describeLab('the openstack client against ferry on the lab', () => {
     );
   });
 
+  it('lists the compute services by their heartbeats, and disables, enables, forces down and up a host', async () => {
+    type Service = Record<string, string>;
+    const services = async () =>
+      Object.fromEntries(
+        ((await json(['compute', 'service', 'list'])) as Service[]).map((s) => [s.Host, s]),
+      );
+    // The control worker's heartbeat workflow asks every agent within its first round.
+    const listed = await until('every host up', 60_000, async () => {
+      const all = await services();
+      return Object.values(all).every((s) => s.State === 'up') ? all : undefined;
+    });
+    expect(Object.keys(listed).sort()).toEqual(['host1', 'host2', 'host3']);
+    expect(listed.host3).toMatchObject({ Binary: 'nova-compute', Zone: 'nova', Status: 'enabled' });
+
+    const set = (flags: string[]) =>
+      openstack(['compute', 'service', 'set', ...flags, 'host3', 'nova-compute']);
+    await set(['--disable', '--disable-reason', 'patching']);
+    expect((await services()).host3).toMatchObject({ Status: 'disabled', State: 'up' });
+    expect(await db.host.findUniqueOrThrow({ where: { name: 'host3' } })).toMatchObject({
+      state: 'disabled',
+      disabledReason: 'patching',
+    });
+    await set(['--enable']);
+    expect((await services()).host3).toMatchObject({ Status: 'enabled' });
+    await set(['--down']);
+    expect((await services()).host3).toMatchObject({ State: 'down' });
+    expect(await db.host.findUniqueOrThrow({ where: { name: 'host3' } })).toMatchObject({
+      forcedDown: true,
+    });
+    await set(['--up']);
+    expect((await services()).host3).toMatchObject({ Status: 'enabled', State: 'up' });
+  });
+
   it('live-migrates with --host (its action and events listed and shown), then cold-migrates and confirms', async () => {
     await openstack(['server', 'migrate', '--live-migration', '--host', 'host2', 'omega']);
     await until('omega on host2', 120_000, async () =>
