@@ -34,8 +34,9 @@ describe('ferry CLI', () => {
     const table = await ferry(['hosts', 'list'], env);
     expect(table.code).toBe(0);
     const [header, row] = table.stdout.trim().split('\n');
-    expect(header).toMatch(/^NAME\s+STATE\s+ARCH\s+HYPERVISOR/);
-    expect(row).toMatch(/^cmp-a\s+up\s+-/);
+    expect(header).toMatch(/^NAME\s+STATE\s+LIVENESS\s+ARCH\s+HYPERVISOR/);
+    // Enabled, and down until its agent answers a heartbeat.
+    expect(row).toMatch(/^cmp-a\s+up\s+down\s+-/);
     const listed = JSON.parse((await ferry(['hosts', 'list', '--json'], env)).stdout);
     expect(listed).toEqual([
       expect.objectContaining({
@@ -106,9 +107,11 @@ describe('ferry CLI', () => {
     const lines = result.stdout.split('\n');
     const control = lines.findIndex((line) => line.startsWith('control plane'));
     expect(control).toBeGreaterThanOrEqual(0);
-    expect(lines.slice(control + 1, control + 5)).toEqual([
+    expect(lines.slice(control + 1, control + 7)).toEqual([
       '  resizeConfirmWindowSeconds = 86400',
       '  maxConcurrentLiveMigrations = 1',
+      '  reportIntervalSeconds = 10',
+      '  serviceDownTimeSeconds = 60',
       '  maxConcurrentMigrations = 5',
       '  schedulerMaxAttempts = 3',
     ]);
