@@ -12,7 +12,7 @@ import { createLogger } from '../config/logging';
 import { UsageError } from './usage-error';
 import { parseCommand, usageError } from './command-spec';
 import { findCommand, groupUsageError } from './command-list';
-import { AGENT, CONFIG, DB_MIGRATE } from './commands/main-spec';
+import { AGENT, API, CONFIG, CONTROL, DB_MIGRATE, DEV, HELP } from './commands/main-spec';
 import { commandHelp, groupHelp, overview } from './help';
 
 // Commands load what they need when they run: the Temporal worker and the database client take
@@ -109,15 +109,16 @@ function printHelp(words: string[]): number {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
+  const [first, ...args] = argv;
+  const command = first === '--help' ? 'help' : first;
   if (command === undefined) {
     process.stdout.write(`${overview()}\n`);
     return 2;
   }
-  if (command === 'help' || command === '--help') return printHelp(args);
   if (args.includes('--help')) {
     return printHelp([command, ...args.filter((arg) => !arg.startsWith('-')).slice(0, 1)]);
   }
+  if (command === 'help') return printHelp(parseCommand(HELP, args).positionals);
   const config = loadConfig();
   const print = (text: string) => {
     process.stdout.write(`${text}\n`);
@@ -125,10 +126,12 @@ async function run(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'dev': {
+      parseCommand(DEV, args);
       const { runDev } = await import('../worker/dev.js');
       return runDev(config, createLogger(config, 'dev'));
     }
     case 'control': {
+      parseCommand(CONTROL, args);
       const { runControlWorker } = await import('../worker/control.js');
       await runControlWorker(config, createLogger(config, 'control'));
       return 0;
@@ -136,6 +139,7 @@ async function run(argv: string[]): Promise<number> {
     case 'agent':
       return runAgent(config, args);
     case 'api':
+      parseCommand(API, args);
       return serveApi(config);
     case 'hosts': {
       const { hostsCommand } = await import('./commands/hosts.js');
