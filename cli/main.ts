@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   AGENT_OPTIONS,
   APPLIES_TO,
@@ -11,55 +10,13 @@ import {
 } from '../config';
 import { createLogger } from '../config/logging';
 import { UsageError } from './usage-error';
+import { parseCommand, usageError } from './command-spec';
+import { findCommand, groupUsageError } from './command-list';
+import { AGENT, API, CONFIG, CONTROL, DB_MIGRATE, DEV, HELP } from './commands/main-spec';
+import { commandHelp, groupHelp, overview } from './help';
 
 // Commands load what they need when they run: the Temporal worker and the database client take
 // seconds to load, and `ferry hosts list` should not wait for the worker's bundler.
-
-const USAGE = `usage: ferry COMMAND
-  dev                      the whole stack on this machine (what npm start runs)
-  control                  the control worker (workflows, database, scheduler)
-  agent --host NAME [--libvirt-uri URI] [--instances-dir DIR]
-                           the host agent of a compute host (no database: docs/host-agent.md)
-  api                      the REST API
-  hosts add NAME --libvirt-uri URI [--ssh-address A] [--ssh-port P] [--ssh-host-key K]
-            [--instances-dir D] [--json]
-  hosts list [--json]      registered hosts and what their hypervisors reported
-  hosts refresh [--json]   ask every host's agent for its hypervisor and record it
-  hosts disable NAME [--reason TEXT] | hosts enable NAME
-                           stop or resume placing instances on a host
-  hosts drain NAME [--dry-run] [--concurrency N] [--deadline DURATION] [--attempts N]
-            [--exclude INSTANCE ...] [--wait] [--json] | hosts drain NAME --abort
-                           empty a host: disable it, move every instance off (admin)
-  hosts undrain NAME [--return] [--wait]
-                           enable a drained host; --return moves its drained instances back
-  drains list [--json] | drains show NAME|ID [--json]
-                           drains with what each instance went through
-  instances list [--host H] [--json] | instances show NAME|UUID [--json]
-                           instances with Nova's status (ACTIVE, SHUTOFF, MIGRATING, ...)
-  instances import --host H [--flavor F] [--json]
-                           register the domains on H's libvirt that ferry does not know yet
-  migrations list [--instance X] [--status S] [--type live-migration|migration|resize] [--json]
-  migrations show ID [--json]
-                           migrations with their progress; show adds the action's events
-  flavors list [--json]    the flavors instances can have
-  flavors create NAME --vcpus N --memory-mb M --disk-gb D [--id ID] [--json]
-                           add a flavor (its id is NAME unless --id is given)
-  live-migrate INSTANCE [--host H] [--block-migration auto|true|false] [--wait] [--json]
-                           move a running instance to another host (admin)
-  abort INSTANCE [--json]  abort the instance's live migration (queued, preparing or running)
-  force-complete INSTANCE [--json]
-                           make the running live migration converge (post-copy, else pause)
-  migrate INSTANCE [--host H] [--wait] [--json]
-                           cold-migrate an instance (shut down, copy, start there)
-  resize INSTANCE --flavor F [--wait] [--json]
-                           resize an instance to another flavor
-  confirm INSTANCE [--json] | revert INSTANCE [--json]
-                           end a resize that waits in VERIFY_RESIZE
-  lab up [--hosts N] | down | status [--json]
-  lab guest NAME --host H [--disk-mb M] [--dirty-mb D]
-                           the local multi-host lab (hosts in network namespaces)
-  db migrate               apply the database migrations this ferry has
-  config [--json]          the configuration in force (secrets hidden)`;
 
 async function serveApi(config: FerryConfig): Promise<number> {
   const logger = createLogger(config, 'api');
@@ -100,7 +57,7 @@ async function serveApi(config: FerryConfig): Promise<number> {
 }
 
 function showConfig(config: FerryConfig, args: string[]): string {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  const { values } = parseCommand(CONFIG, args);
   const shown = {
     ...config,
     databaseUrl: redactUrl(config.databaseUrl),
@@ -126,19 +83,11 @@ function showConfig(config: FerryConfig, args: string[]): string {
 
 /** `ferry agent`: the agent's settings, refusing a database (it never opens one). */
 async function runAgent(config: FerryConfig, args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      host: { type: 'string' },
-      'libvirt-uri': { type: 'string' },
-      'instances-dir': { type: 'string' },
-      database: { type: 'string' },
-    },
-  });
-  if (values.database !== undefined) {
+  if (args.some((arg) => arg === '--database' || arg.startsWith('--database='))) {
     throw new UsageError('--database: a host agent never opens the database (docs/host-agent.md)');
   }
-  if (!values.host) throw new UsageError('usage: ferry agent --host NAME');
+  const { values } = parseCommand(AGENT, args);
+  if (!values.host) throw usageError(AGENT);
   const agent = loadAgentConfig({
     ...(values['libvirt-uri'] ? { libvirtUri: values['libvirt-uri'] } : {}),
     ...(values['instances-dir'] ? { instancesDir: values['instances-dir'] } : {}),
@@ -148,12 +97,28 @@ async function runAgent(config: FerryConfig, args: string[]): Promise<number> {
   return 0;
 }
 
-async function run(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  if (command === undefined || command === 'help' || command === '--help') {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
+/** `ferry help [COMMAND [SUB]]`, `ferry COMMAND [SUB] --help`: on stdout, exit 0. */
+function printHelp(words: string[]): number {
+  if (words.length === 0) {
+    process.stdout.write(`${overview()}\n`);
+    return 0;
   }
+  const found = findCommand(words);
+  process.stdout.write(`${typeof found === 'string' ? groupHelp(found) : commandHelp(found)}\n`);
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [first, ...args] = argv;
+  const command = first === '--help' ? 'help' : first;
+  if (command === undefined) {
+    process.stdout.write(`${overview()}\n`);
+    return 2;
+  }
+  if (args.includes('--help')) {
+    return printHelp([command, ...args.filter((arg) => !arg.startsWith('-')).slice(0, 1)]);
+  }
+  if (command === 'help') return printHelp(parseCommand(HELP, args).positionals);
   const config = loadConfig();
   const print = (text: string) => {
     process.stdout.write(`${text}\n`);
@@ -161,10 +126,12 @@ async function run(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'dev': {
+      parseCommand(DEV, args);
       const { runDev } = await import('../worker/dev.js');
       return runDev(config, createLogger(config, 'dev'));
     }
     case 'control': {
+      parseCommand(CONTROL, args);
       const { runControlWorker } = await import('../worker/control.js');
       await runControlWorker(config, createLogger(config, 'control'));
       return 0;
@@ -172,6 +139,7 @@ async function run(argv: string[]): Promise<number> {
     case 'agent':
       return runAgent(config, args);
     case 'api':
+      parseCommand(API, args);
       return serveApi(config);
     case 'hosts': {
       const { hostsCommand } = await import('./commands/hosts.js');
@@ -214,7 +182,8 @@ async function run(argv: string[]): Promise<number> {
       return print(await labCommand(config, args));
     }
     case 'db': {
-      if (args[0] !== 'migrate') throw new UsageError('usage: ferry db migrate');
+      if (args[0] !== 'migrate') throw groupUsageError('db');
+      parseCommand(DB_MIGRATE, args.slice(1));
       const { migrateDatabase } = await import('../db/migrate.js');
       const applied = await migrateDatabase(config.databaseUrl);
       return print(`applied: ${applied.join(', ') || 'nothing new'}`);
@@ -222,7 +191,7 @@ async function run(argv: string[]): Promise<number> {
     case 'config':
       return print(showConfig(config, args));
     default:
-      throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+      throw new UsageError(`unknown command "${command}" (ferry help lists the commands)`);
   }
 }
 

@@ -18,14 +18,12 @@ import {
 } from '../../client/drain';
 import type { DrainItem, DrainState } from '../../workflows/drain-contract';
 import { connectTemporal } from '../../temporal/client';
-import { parseOptions } from '../parse-options';
+import { parseCommand, usageError } from '../command-spec';
+import { groupUsageError } from '../command-list';
 import { progressWriter } from '../progress-line';
 import { formatTable } from '../table';
 import { UsageError } from '../usage-error';
-
-const DRAIN_USAGE = `usage: ferry hosts drain NAME [--dry-run] [--concurrency N] [--deadline DURATION]
-                       [--attempts N] [--exclude INSTANCE ...] [--wait] [--json]
-       ferry hosts drain NAME --abort [--json]`;
+import { DRAINS_LIST, DRAINS_SHOW, HOSTS_DRAIN, HOSTS_UNDRAIN } from './drains-spec';
 
 function positiveInteger(option: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -106,21 +104,8 @@ async function waitForDrain(
 
 /** `hosts drain NAME ...` */
 export async function drainCommand(config: FerryConfig, args: string[]): Promise<string> {
-  const { values, positionals } = parseOptions({
-    args,
-    allowPositionals: true,
-    options: {
-      'dry-run': { type: 'boolean', default: false },
-      abort: { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      deadline: { type: 'string' },
-      attempts: { type: 'string' },
-      exclude: { type: 'string', multiple: true, default: [] },
-      wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length !== 1) throw new UsageError(DRAIN_USAGE);
+  const { values, positionals } = parseCommand(HOSTS_DRAIN, args);
+  if (positionals.length !== 1) throw usageError(HOSTS_DRAIN);
   const host = positionals[0];
   if (values.abort && values['dry-run']) {
     throw new UsageError('--abort and --dry-run: choose one');
@@ -157,21 +142,8 @@ export async function drainCommand(config: FerryConfig, args: string[]): Promise
 
 /** `hosts undrain NAME [--return] [--wait]` */
 export async function undrainCommand(config: FerryConfig, args: string[]): Promise<string> {
-  const { values, positionals } = parseOptions({
-    args,
-    allowPositionals: true,
-    options: {
-      return: { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      'usage: ferry hosts undrain NAME [--return] [--concurrency N] [--wait] [--json]',
-    );
-  }
+  const { values, positionals } = parseCommand(HOSTS_UNDRAIN, args);
+  if (positionals.length !== 1) throw usageError(HOSTS_UNDRAIN);
   return withClients(config, async (db, client) => {
     const undrained = await undrainHost(db, client, config, {
       host: positionals[0],
@@ -187,41 +159,44 @@ export async function undrainCommand(config: FerryConfig, args: string[]): Promi
   });
 }
 
-/** `drains list [--json]` and `drains show NAME|ID [--json]` */
+/** `drains list [--json]` */
+async function listDrainsCommand(config: FerryConfig, args: string[]): Promise<string> {
+  const { values } = parseCommand(DRAINS_LIST, args);
+  const db = await openDatabase(config.databaseUrl);
+  try {
+    const drains = await listDrains(db);
+    if (values.json) return JSON.stringify(drains);
+    return formatTable(drains, [
+      { header: 'ID', value: (d) => d.id },
+      { header: 'HOST', value: (d) => d.host },
+      { header: 'KIND', value: (d) => d.kind },
+      { header: 'STATUS', value: (d) => d.status },
+      { header: 'MOVED', value: (d) => d.counts.moved },
+      { header: 'FAILED', value: (d) => d.counts.failed },
+      { header: 'LEFT', value: (d) => d.counts.left },
+      { header: 'STARTED', value: (d) => d.createdAt },
+      { header: 'FINISHED', value: (d) => d.finishedAt },
+    ]);
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+/** `drains show NAME|ID [--json]` */
+async function showDrainCommand(config: FerryConfig, args: string[]): Promise<string> {
+  const { values, positionals } = parseCommand(DRAINS_SHOW, args);
+  if (positionals.length !== 1) throw usageError(DRAINS_SHOW);
+  return withClients(config, async (db, client) => {
+    const drain = await showDrain(db, client, positionals[0]);
+    if (values.json) return JSON.stringify(drain);
+    const head = `drain ${drain.id} (${drain.kind}) of ${drain.host}: ${drain.status}, concurrency ${drain.concurrency}, attempts ${drain.attempts}${drain.deadline ? `, deadline ${drain.deadline}` : ''}`;
+    return `${head}\n${describeDrainProgress(drain)}\n${itemsTable(drain.items)}`;
+  });
+}
+
 export async function drainsCommand(config: FerryConfig, args: string[]): Promise<string> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parseOptions({
-    args: rest,
-    allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
-  });
-  if (sub === 'list' && positionals.length === 0) {
-    const db = await openDatabase(config.databaseUrl);
-    try {
-      const drains = await listDrains(db);
-      if (values.json) return JSON.stringify(drains);
-      return formatTable(drains, [
-        { header: 'ID', value: (d) => d.id },
-        { header: 'HOST', value: (d) => d.host },
-        { header: 'KIND', value: (d) => d.kind },
-        { header: 'STATUS', value: (d) => d.status },
-        { header: 'MOVED', value: (d) => d.counts.moved },
-        { header: 'FAILED', value: (d) => d.counts.failed },
-        { header: 'LEFT', value: (d) => d.counts.left },
-        { header: 'STARTED', value: (d) => d.createdAt },
-        { header: 'FINISHED', value: (d) => d.finishedAt },
-      ]);
-    } finally {
-      await db.$disconnect();
-    }
-  }
-  if (sub === 'show' && positionals.length === 1) {
-    return withClients(config, async (db, client) => {
-      const drain = await showDrain(db, client, positionals[0]);
-      if (values.json) return JSON.stringify(drain);
-      const head = `drain ${drain.id} (${drain.kind}) of ${drain.host}: ${drain.status}, concurrency ${drain.concurrency}, attempts ${drain.attempts}${drain.deadline ? `, deadline ${drain.deadline}` : ''}`;
-      return `${head}\n${describeDrainProgress(drain)}\n${itemsTable(drain.items)}`;
-    });
-  }
-  throw new UsageError('usage: ferry drains list [--json] | ferry drains show NAME|ID [--json]');
+  if (sub === 'list') return listDrainsCommand(config, rest);
+  if (sub === 'show') return showDrainCommand(config, rest);
+  throw groupUsageError('drains');
 }

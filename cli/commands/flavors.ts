@@ -1,12 +1,11 @@
 import { openDatabase } from '../../db/database';
 import type { Flavor } from '../../db/models';
 import type { FerryConfig } from '../../config';
-import { parseOptions } from '../parse-options';
+import { parseCommand, usageError } from '../command-spec';
+import { groupUsageError } from '../command-list';
 import { formatTable } from '../table';
 import { UsageError } from '../usage-error';
-
-const CREATE_USAGE =
-  'usage: ferry flavors create NAME --vcpus N --memory-mb M --disk-gb D [--id ID] [--json]';
+import { FLAVORS_CREATE, FLAVORS_LIST } from './inventory-spec';
 
 /** Nova's flavor names and ids, kept to what is safe in a URL and a shell: 1 to 255 characters. */
 const FLAVOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
@@ -38,19 +37,9 @@ function positiveInteger(option: string, raw: string | undefined): number {
 }
 
 async function createFlavor(config: FerryConfig, args: string[]): Promise<string> {
-  const { values, positionals } = parseOptions({
-    args,
-    allowPositionals: true,
-    options: {
-      vcpus: { type: 'string' },
-      'memory-mb': { type: 'string' },
-      'disk-gb': { type: 'string' },
-      id: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseCommand(FLAVORS_CREATE, args);
   const [name, ...extra] = positionals;
-  if (!name || extra.length > 0) throw new UsageError(CREATE_USAGE);
+  if (!name || extra.length > 0) throw usageError(FLAVORS_CREATE);
   if (!FLAVOR_NAME.test(name)) throw new UsageError(`flavor name "${name}": ${NAME_RULE}`);
   const id = values.id ?? name;
   if (!FLAVOR_NAME.test(id)) throw new UsageError(`--id "${id}": ${NAME_RULE}`);
@@ -78,7 +67,7 @@ async function createFlavor(config: FerryConfig, args: string[]): Promise<string
 }
 
 async function listFlavors(config: FerryConfig, args: string[]): Promise<string> {
-  const { values } = parseOptions({ args, options: { json: { type: 'boolean', default: false } } });
+  const { values } = parseCommand(FLAVORS_LIST, args);
   const db = await openDatabase(config.databaseUrl);
   try {
     const flavors = (await db.flavor.findMany({ orderBy: { name: 'asc' } })).map(flavorView);
@@ -100,5 +89,5 @@ export async function flavorsCommand(config: FerryConfig, args: string[]): Promi
   const [sub, ...rest] = args;
   if (sub === 'list') return listFlavors(config, rest);
   if (sub === 'create') return createFlavor(config, rest);
-  throw new UsageError('usage: ferry flavors list|create');
+  throw groupUsageError('flavors');
 }

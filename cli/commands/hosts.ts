@@ -1,9 +1,19 @@
 import { openDatabase, type Database } from '../../db/database';
 import type { Host } from '../../db/models';
 import type { FerryConfig } from '../../config';
-import { parseOptions } from '../parse-options';
+import { parseCommand, usageError } from '../command-spec';
+import { groupUsageError } from '../command-list';
 import { runRefreshHosts } from '../../client/refresh-hosts';
 import { UsageError } from '../usage-error';
+import {
+  HOSTS_ADD,
+  HOSTS_DISABLE,
+  HOSTS_ENABLE,
+  HOSTS_FORCE_DOWN,
+  HOSTS_FORCE_UP,
+  HOSTS_LIST,
+  HOSTS_REFRESH,
+} from './hosts-spec';
 import { changeHostService } from '../../client/host-service';
 import { hostLiveness } from '../../db/host-liveness';
 import { formatTable } from '../table';
@@ -32,21 +42,9 @@ function hostView(host: Host, config: Pick<FerryConfig, 'serviceDownTimeSeconds'
 }
 
 async function addHost(config: FerryConfig, args: string[]): Promise<string> {
-  const { values, positionals } = parseOptions({
-    args,
-    allowPositionals: true,
-    options: {
-      'libvirt-uri': { type: 'string' },
-      'ssh-address': { type: 'string' },
-      'ssh-port': { type: 'string', default: '22' },
-      'ssh-host-key': { type: 'string' },
-      'instances-dir': { type: 'string', default: '/var/lib/ferry/instances' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseCommand(HOSTS_ADD, args);
   const [name, ...extra] = positionals;
-  if (!name || extra.length > 0)
-    throw new UsageError('usage: ferry hosts add NAME --libvirt-uri URI');
+  if (!name || extra.length > 0) throw usageError(HOSTS_ADD);
   if (!HOST_NAME.test(name)) {
     throw new UsageError(`host name "${name}": letters, digits, '.', '_' and '-' only, at most 63`);
   }
@@ -94,7 +92,7 @@ async function addHost(config: FerryConfig, args: string[]): Promise<string> {
 }
 
 async function listHosts(config: FerryConfig, args: string[]): Promise<string> {
-  const { values } = parseOptions({ args, options: { json: { type: 'boolean', default: false } } });
+  const { values } = parseCommand(HOSTS_LIST, args);
   const db = await openDatabase(config.databaseUrl);
   try {
     const hosts = (await db.host.findMany({ orderBy: { name: 'asc' } })).map((host) =>
@@ -120,7 +118,7 @@ async function listHosts(config: FerryConfig, args: string[]): Promise<string> {
 }
 
 async function refreshAllHosts(config: FerryConfig, args: string[]): Promise<string> {
-  const { values } = parseOptions({ args, options: { json: { type: 'boolean', default: false } } });
+  const { values } = parseCommand(HOSTS_REFRESH, args);
   const result = await runRefreshHosts(config);
   if (values.json) return JSON.stringify(result);
   const lines = result.refreshed.map(
@@ -133,14 +131,8 @@ async function refreshAllHosts(config: FerryConfig, args: string[]): Promise<str
 
 /** `hosts disable NAME [--reason TEXT]`: nothing new is placed there; what runs there keeps running. */
 async function disableHost(config: FerryConfig, args: string[]): Promise<string> {
-  const { values, positionals } = parseOptions({
-    args,
-    allowPositionals: true,
-    options: { reason: { type: 'string' } },
-  });
-  if (positionals.length !== 1) {
-    throw new UsageError('usage: ferry hosts disable NAME [--reason TEXT]');
-  }
+  const { values, positionals } = parseCommand(HOSTS_DISABLE, args);
+  if (positionals.length !== 1) throw usageError(HOSTS_DISABLE);
   const { host } = await withDatabase(config, (db) =>
     changeHostService(db, positionals[0], {
       status: 'disabled',
@@ -152,8 +144,8 @@ async function disableHost(config: FerryConfig, args: string[]): Promise<string>
 
 /** `hosts enable NAME`: a disabled host enabled again, its reason cleared. */
 async function enableHost(config: FerryConfig, args: string[]): Promise<string> {
-  const { positionals } = parseOptions({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 1) throw new UsageError('usage: ferry hosts enable NAME');
+  const { positionals } = parseCommand(HOSTS_ENABLE, args);
+  if (positionals.length !== 1) throw usageError(HOSTS_ENABLE);
   const { host, changed } = await withDatabase(config, (db) =>
     changeHostService(db, positionals[0], { status: 'enabled' }),
   );
@@ -165,9 +157,9 @@ async function enableHost(config: FerryConfig, args: string[]): Promise<string> 
  * fencing it) or that the forcing is over; its heartbeat decides again once forced up.
  */
 async function forceHost(config: FerryConfig, args: string[], down: boolean): Promise<string> {
-  const { positionals } = parseOptions({ args, allowPositionals: true, options: {} });
-  const command = down ? 'force-down' : 'force-up';
-  if (positionals.length !== 1) throw new UsageError(`usage: ferry hosts ${command} NAME`);
+  const spec = down ? HOSTS_FORCE_DOWN : HOSTS_FORCE_UP;
+  const { positionals } = parseCommand(spec, args);
+  if (positionals.length !== 1) throw usageError(spec);
   const { host } = await withDatabase(config, (db) =>
     changeHostService(db, positionals[0], { forcedDown: down }),
   );
@@ -196,7 +188,5 @@ export async function hostsCommand(config: FerryConfig, args: string[]): Promise
   if (sub === 'force-up') return forceHost(config, rest, false);
   if (sub === 'drain') return (await import('./drains.js')).drainCommand(config, rest);
   if (sub === 'undrain') return (await import('./drains.js')).undrainCommand(config, rest);
-  throw new UsageError(
-    'usage: ferry hosts add|list|refresh|disable|enable|force-down|force-up|drain|undrain',
-  );
+  throw groupUsageError('hosts');
 }

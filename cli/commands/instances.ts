@@ -5,9 +5,10 @@ import { instanceStatus } from '../../client/instance-status';
 import { findInstance } from '../../client/find-instance';
 import { importInstances, type ImportResult } from '../../client/import-instances';
 import { RequestError } from '../../client/request-error';
-import { parseOptions } from '../parse-options';
+import { parseCommand, usageError } from '../command-spec';
+import { groupUsageError } from '../command-list';
 import { formatTable } from '../table';
-import { UsageError } from '../usage-error';
+import { INSTANCES_IMPORT, INSTANCES_LIST, INSTANCES_SHOW } from './inventory-spec';
 import {
   MIGRATION_COLUMNS,
   formatFields,
@@ -15,9 +16,6 @@ import {
   oneLine,
   tableTime,
 } from './migrations';
-
-const SHOW_USAGE = 'usage: ferry instances show NAME|UUID [--json]';
-const IMPORT_USAGE = 'usage: ferry instances import --host H [--flavor F] [--json]';
 
 function instanceView(instance: Instance & { flavor: Flavor }) {
   return {
@@ -41,10 +39,7 @@ function instanceView(instance: Instance & { flavor: Flavor }) {
 }
 
 async function listInstances(config: FerryConfig, args: string[]): Promise<string> {
-  const { values } = parseOptions({
-    args,
-    options: { host: { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
+  const { values } = parseCommand(INSTANCES_LIST, args);
   const db = await openDatabase(config.databaseUrl);
   try {
     if (
@@ -79,12 +74,8 @@ async function listInstances(config: FerryConfig, args: string[]): Promise<strin
 }
 
 async function showInstance(config: FerryConfig, args: string[]): Promise<string> {
-  const { values, positionals } = parseOptions({
-    args,
-    allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
-  });
-  if (positionals.length !== 1) throw new UsageError(SHOW_USAGE);
+  const { values, positionals } = parseCommand(INSTANCES_SHOW, args);
+  if (positionals.length !== 1) throw usageError(INSTANCES_SHOW);
   const db = await openDatabase(config.databaseUrl);
   try {
     const found = await findInstance(db, positionals[0]);
@@ -143,15 +134,8 @@ function describeImport(result: ImportResult): string {
 }
 
 async function importFromHost(config: FerryConfig, args: string[]): Promise<string> {
-  const { values } = parseOptions({
-    args,
-    options: {
-      host: { type: 'string' },
-      flavor: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  if (values.host === undefined) throw new UsageError(IMPORT_USAGE);
+  const { values } = parseCommand(INSTANCES_IMPORT, args);
+  if (values.host === undefined) throw usageError(INSTANCES_IMPORT);
   const db = await openDatabase(config.databaseUrl);
   try {
     const result = await importInstances(db, { host: values.host, flavor: values.flavor });
@@ -166,5 +150,5 @@ export async function instancesCommand(config: FerryConfig, args: string[]): Pro
   if (sub === 'list') return listInstances(config, rest);
   if (sub === 'show') return showInstance(config, rest);
   if (sub === 'import') return importFromHost(config, rest);
-  throw new UsageError('usage: ferry instances list|show|import');
+  throw groupUsageError('instances');
 }

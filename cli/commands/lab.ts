@@ -1,10 +1,14 @@
-import { parseArgs } from 'node:util';
 import { bootLabInstance, bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
 import { labStatus } from '../../lab/status';
 import type { FerryConfig } from '../../config';
 import { formatTable } from '../table';
 import { UsageError } from '../usage-error';
+import { parseCommand, usageError } from '../command-spec';
+import { groupUsageError } from '../command-list';
+import { LAB_DOWN, LAB_GUEST, LAB_STATUS, LAB_UP } from './lab-spec';
 
+function positiveInteger(raw: string, option: string): number;
+function positiveInteger(raw: string | undefined, option: string): number | undefined;
 function positiveInteger(raw: string | undefined, option: string): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
@@ -49,38 +53,25 @@ async function status(config: FerryConfig, json: boolean): Promise<string> {
 /** `ferry lab up|down|status|guest`: the local multi-host lab (docs/lab.md). */
 export async function labCommand(config: FerryConfig, args: string[]): Promise<string> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      hosts: { type: 'string' },
-      host: { type: 'string' },
-      'disk-mb': { type: 'string' },
-      'dirty-mb': { type: 'string' },
-      'memory-mb': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
   switch (sub) {
     case 'up': {
-      const state = await bringUpLab(config, positiveInteger(values.hosts, '--hosts') ?? 2);
+      const { values } = parseCommand(LAB_UP, rest);
+      const state = await bringUpLab(config, positiveInteger(values.hosts, '--hosts'));
       return values.json
         ? status(config, true)
         : `lab up: ${state.hosts.map((h) => `${h.name} (${h.address})`).join(', ')}`;
     }
     case 'down': {
+      parseCommand(LAB_DOWN, rest);
       const forgotten = await takeDownLab(config);
       return `lab down${forgotten.length > 0 ? `; unregistered ${forgotten.join(', ')}` : ''}`;
     }
     case 'status':
-      return status(config, values.json as boolean);
+      return status(config, parseCommand(LAB_STATUS, rest).values.json);
     case 'guest': {
+      const { values, positionals } = parseCommand(LAB_GUEST, rest);
       const [name, ...extra] = positionals;
-      if (!name || extra.length > 0 || !values.host) {
-        throw new UsageError(
-          'usage: ferry lab guest NAME --host HOST [--disk-mb M] [--dirty-mb D]',
-        );
-      }
+      if (!name || extra.length > 0 || !values.host) throw usageError(LAB_GUEST);
       const guest = await bootLabInstance(config, {
         name,
         host: values.host,
@@ -93,6 +84,6 @@ export async function labCommand(config: FerryConfig, args: string[]): Promise<s
         : `guest ${guest.name} (${guest.uuid}) running on ${guest.host}`;
     }
     default:
-      throw new UsageError('usage: ferry lab up|down|status|guest');
+      throw groupUsageError('lab');
   }
 }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { openDatabase } from '../../db/database';
 import type { FerryConfig } from '../../config';
 import type { BlockMigration, LiveMigrationState } from '../../workflows/live-migration-contract';
@@ -7,9 +6,8 @@ import { progressWriter } from '../progress-line';
 import { watchMigration } from '../../client/watch-migration';
 import { connectTemporal } from '../../temporal/client';
 import { UsageError } from '../usage-error';
-
-const USAGE =
-  'usage: ferry live-migrate INSTANCE [--host H] [--block-migration auto|true|false] [--wait] [--json]';
+import { parseCommand, usageError } from '../command-spec';
+import { LIVE_MIGRATE } from './moves-spec';
 
 function blockMigration(raw: string): BlockMigration {
   if (raw === 'auto') return 'auto';
@@ -31,17 +29,8 @@ export function describeProgress(state: LiveMigrationState): string {
 }
 
 export async function liveMigrateCommand(config: FerryConfig, args: string[]): Promise<string> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      host: { type: 'string' },
-      'block-migration': { type: 'string', default: 'auto' },
-      wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length !== 1) throw new UsageError(USAGE);
+  const { values, positionals } = parseCommand(LIVE_MIGRATE, args);
+  if (positionals.length !== 1) throw usageError(LIVE_MIGRATE);
   const request = {
     instance: positionals[0],
     host: values.host,

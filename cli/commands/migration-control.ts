@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { openDatabase } from '../../db/database';
 import type { FerryConfig } from '../../config';
 import { abortMigration, forceCompleteMigration } from '../../client/migration-updates';
 import { connectTemporal } from '../../temporal/client';
-import { UsageError } from '../usage-error';
+import { parseCommand, usageError } from '../command-spec';
+import { ABORT, FORCE_COMPLETE } from './moves-spec';
 
 /** `ferry abort INSTANCE` and `ferry force-complete INSTANCE`: Updates to its running migration. */
 export async function migrationControlCommand(
@@ -11,12 +11,9 @@ export async function migrationControlCommand(
   command: 'abort' | 'force-complete',
   args: string[],
 ): Promise<string> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
-  });
-  if (positionals.length !== 1) throw new UsageError(`usage: ferry ${command} INSTANCE [--json]`);
+  const spec = command === 'abort' ? ABORT : FORCE_COMPLETE;
+  const { values, positionals } = parseCommand(spec, args);
+  if (positionals.length !== 1) throw usageError(spec);
   const db = await openDatabase(config.databaseUrl);
   const client = await connectTemporal(config);
   try {

@@ -3,11 +3,12 @@ import type { Migration } from '../../db/models';
 import type { FerryConfig } from '../../config';
 import { findInstance } from '../../client/find-instance';
 import { RequestError } from '../../client/request-error';
-import { parseOptions } from '../parse-options';
+import { parseCommand, usageError } from '../command-spec';
+import { groupUsageError } from '../command-list';
 import { formatTable, type Column } from '../table';
 import { UsageError } from '../usage-error';
+import { MIGRATIONS_LIST, MIGRATIONS_SHOW } from './inventory-spec';
 
-const SHOW_USAGE = 'usage: ferry migrations show ID [--json]';
 const TYPES = ['live-migration', 'migration', 'resize'];
 
 /** The largest value the database's integer columns hold: a larger number is no migration id. */
@@ -94,15 +95,7 @@ export async function instanceMigrations(
 }
 
 async function listMigrations(config: FerryConfig, args: string[]): Promise<string> {
-  const { values } = parseOptions({
-    args,
-    options: {
-      instance: { type: 'string' },
-      status: { type: 'string' },
-      type: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = parseCommand(MIGRATIONS_LIST, args);
   if (values.type !== undefined && !TYPES.includes(values.type)) {
     throw new UsageError(`--type: "${values.type}" is not live-migration, migration or resize`);
   }
@@ -136,12 +129,8 @@ async function findMigration(db: Database, idOrUuid: string) {
 }
 
 async function showMigration(config: FerryConfig, args: string[]): Promise<string> {
-  const { values, positionals } = parseOptions({
-    args,
-    allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
-  });
-  if (positionals.length !== 1) throw new UsageError(SHOW_USAGE);
+  const { values, positionals } = parseCommand(MIGRATIONS_SHOW, args);
+  if (positionals.length !== 1) throw usageError(MIGRATIONS_SHOW);
   const db = await openDatabase(config.databaseUrl);
   try {
     const migration = migrationView(await findMigration(db, positionals[0]));
@@ -204,5 +193,5 @@ export async function migrationsCommand(config: FerryConfig, args: string[]): Pr
   const [sub, ...rest] = args;
   if (sub === 'list') return listMigrations(config, rest);
   if (sub === 'show') return showMigration(config, rest);
-  throw new UsageError('usage: ferry migrations list|show');
+  throw groupUsageError('migrations');
 }

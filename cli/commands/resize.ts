@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { openDatabase } from '../../db/database';
 import type { FerryConfig } from '../../config';
@@ -9,16 +8,10 @@ import { decideResize } from '../../client/resize-decisions';
 import { startResize } from '../../client/start-resize';
 import { progressWriter } from '../progress-line';
 import { connectTemporal } from '../../temporal/client';
-import { UsageError } from '../usage-error';
+import { parseCommand, usageError } from '../command-spec';
+import { CONFIRM, MIGRATE, RESIZE, REVERT } from './moves-spec';
 
-const USAGE = {
-  migrate: 'usage: ferry migrate INSTANCE [--host H] [--wait] [--json]',
-  resize: 'usage: ferry resize INSTANCE --flavor F [--wait] [--json]',
-  confirm: 'usage: ferry confirm INSTANCE [--json]',
-  revert: 'usage: ferry revert INSTANCE [--json]',
-};
-
-export type ResizeCommand = keyof typeof USAGE;
+export type ResizeCommand = 'migrate' | 'resize' | 'confirm' | 'revert';
 
 const SETTLED = ['finished', 'confirmed', 'reverted', 'error'];
 
@@ -64,41 +57,47 @@ async function waitForResize(client: Client, workflowId: string, json: boolean) 
   }
 }
 
+/** `ferry confirm|revert INSTANCE`: the decision a resize in VERIFY_RESIZE waits for. */
+async function decide(
+  config: FerryConfig,
+  command: 'confirm' | 'revert',
+  args: string[],
+): Promise<string> {
+  const spec = command === 'confirm' ? CONFIRM : REVERT;
+  const { values, positionals } = parseCommand(spec, args);
+  if (positionals.length !== 1) throw usageError(spec);
+  const db = await openDatabase(config.databaseUrl);
+  const client = await connectTemporal(config);
+  try {
+    const state = await decideResize(db, client, positionals[0], command);
+    return values.json ? JSON.stringify(state) : describeResize(state);
+  } finally {
+    await client.connection.close();
+    await db.$disconnect();
+  }
+}
+
 export async function resizeCommand(
   config: FerryConfig,
   command: ResizeCommand,
   args: string[],
 ): Promise<string> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      host: { type: 'string' },
-      flavor: { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const deciding = command === 'confirm' || command === 'revert';
-  if (
-    positionals.length !== 1 ||
-    (command === 'resize') !== (values.flavor !== undefined) ||
-    (command !== 'migrate' && values.host !== undefined) ||
-    (deciding && values.wait)
-  ) {
-    throw new UsageError(USAGE[command]);
+  if (command === 'confirm' || command === 'revert') return decide(config, command, args);
+  const spec = command === 'resize' ? RESIZE : MIGRATE;
+  const { values, positionals } =
+    command === 'resize' ? parseCommand(RESIZE, args) : parseCommand(MIGRATE, args);
+  const flavor = 'flavor' in values ? values.flavor : undefined;
+  const host = 'host' in values ? values.host : undefined;
+  if (positionals.length !== 1 || (command === 'resize' && flavor === undefined)) {
+    throw usageError(spec);
   }
   const db = await openDatabase(config.databaseUrl);
   const client = await connectTemporal(config);
   try {
-    if (deciding) {
-      const state = await decideResize(db, client, positionals[0], command);
-      return values.json ? JSON.stringify(state) : describeResize(state);
-    }
     const started = await startResize(db, client, config, {
       instance: positionals[0],
-      flavor: values.flavor,
-      host: values.host,
+      flavor,
+      host,
       requestedBy: 'cli',
     });
     if (values.wait) {
