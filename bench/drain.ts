@@ -187,10 +187,11 @@ function parseOptions() {
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  // Errors only: the SDK warns once per activity-only worker, and stdout carries the result.
-  installTemporalLogging(createLogger({ logLevel: 'error', logFormat: 'json' }, 'bench'));
   const result: Record<string, unknown> = { runs: options.runs };
   if (options.only !== 'lab') {
+    // Errors only: the SDK warns once per activity-only worker, and stdout carries the result.
+    // Not for the lab alone: a Temporal runtime no worker ever used keeps the process alive.
+    installTemporalLogging(createLogger({ logLevel: 'error', logFormat: 'json' }, 'bench'));
     const perRun: SimRun[] = [];
     for (let run = 1; run <= options.runs; run += 1) perRun.push(await simRun(run));
     const pick = (key: keyof SimRun) => median(perRun.map((r) => r[key]));
