@@ -128,7 +128,7 @@ export function serviceRoutes(deps: ApiDeps): Route[] {
 
   const legacy = async (context: RequestContext, action: string) => {
     requireAdmin(context.caller, 'os_compute_api:os-services:update');
-    const known = LEGACY_ACTIONS[action];
+    const known = Object.hasOwn(LEGACY_ACTIONS, action) ? LEGACY_ACTIONS[action] : undefined;
     if (!known || (known.since !== undefined && !context.version.atLeast(known.since))) {
       throw notFound('Unknown action');
     }

@@ -127,6 +127,14 @@ describe('os-services', () => {
     expect(await host('src')).toMatchObject({ state: 'up', forcedDown: false });
   });
 
+  it.each(['reboot', 'constructor', '__proto__'])(
+    'answers 404 for the legacy action %s, which Nova does not have',
+    async (action) => {
+      const response = await put(action, { host: 'dst', binary: 'nova-compute' }, '2.1');
+      expect(response).toMatchObject({ status: 404, body: { itemNotFound: { code: 404 } } });
+    },
+  );
+
   it('answers 404 for a service that does not exist', async () => {
     const response = await put(nameUuid('service', 'nowhere'), { status: 'disabled' });
     expect(response.status).toBe(404);
