@@ -90,7 +90,7 @@ function drainTools(stack: ReturnType<typeof useLabStack>) {
     return jobs.flat();
   }
 
-  return { cli, json, stopGuest, fleetPicture, leftIn, outgoingJobs };
+  return { json, stopGuest, fleetPicture, leftIn, outgoingJobs };
 }
 
 describeLab('host drain on the lab', () => {
