@@ -1,4 +1,5 @@
 import type { Instance } from '../db/models';
+import { serviceState } from '../db/host-liveness';
 import { startLiveMigration } from '../client/start-live-migration';
 import { startResize } from '../client/start-resize';
 import { instanceWorkflowId } from '../workflows/operation-types';
@@ -68,7 +69,7 @@ export function serverActionRoutes(deps: ApiDeps, updates: WorkflowUpdates): Rou
   const checkDestination = async (instance: Instance, host: string | undefined) => {
     if (host === undefined || host === instance.hostName) return;
     const row = await db.host.findUnique({ where: { name: host } });
-    if (row && (row.state !== 'up' || row.forcedDown)) {
+    if (row && serviceState(row) !== 'up') {
       const why =
         row.state === 'disabled'
           ? `disabled${row.disabledReason ? `: ${row.disabledReason}` : ''}`

@@ -11,6 +11,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { Database } from '../db/database';
+import { serviceState } from '../db/host-liveness';
 import type { Drain, DrainItem as DrainItemRow, Host } from '../db/models';
 import type { FerryConfig } from '../config';
 import {
@@ -168,7 +169,7 @@ export async function startDrain(
   request: DrainRequest,
 ): Promise<DrainView> {
   const host = await drainableHost(db, request.host);
-  if (host.state === 'down' || host.forcedDown) {
+  if (serviceState(host) === 'down') {
     throw new RequestError(
       'ComputeServiceUnavailable',
       409,
@@ -218,7 +219,7 @@ export async function undrainHost(
       `host ${host.name} has drain ${running.id} running: abort it first (ferry hosts drain ${host.name} --abort)`,
     );
   }
-  if (host.state === 'down' || host.forcedDown) {
+  if (serviceState(host) === 'down') {
     throw new RequestError('ComputeServiceUnavailable', 409, `host ${host.name} is down`);
   }
   if (!request.moveBack) {

@@ -19,3 +19,11 @@ export function hostLiveness(
   const silentMs = now.getTime() - host.lastHeartbeatAt.getTime();
   return silentMs <= serviceDownTimeSeconds * 1000 ? 'up' : 'down';
 }
+
+/**
+ * The host's service as placement sees it: `disabled` or `up` as the operator set it, `down` when
+ * forced down (the operator's word that nothing runs there) or marked down.
+ */
+export function serviceState(host: { state: string; forcedDown: boolean }): string {
+  return host.forcedDown ? 'down' : host.state;
+}

@@ -1,4 +1,5 @@
 import type { DatabaseClient } from './transactions';
+import { serviceState } from './host-liveness';
 
 /** An amount of each resource the scheduler and the claims count. */
 export interface Resources {
@@ -167,8 +168,7 @@ export async function readHostStates(
   const claimsOn = groupByHost(claimPlacements);
   return hosts.map((host) => ({
     name: host.name,
-    // Forced down is the operator's word that nothing runs there: no filter may pass it.
-    state: host.forcedDown ? 'down' : host.state,
+    state: serviceState(host),
     disabledReason: host.disabledReason,
     arch: host.arch,
     hypervisorType: host.hypervisorType,
