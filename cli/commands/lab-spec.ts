@@ -9,6 +9,7 @@ export const LAB_UP = defineCommand({
     hosts: { type: 'string', value: 'N', default: '2', description: 'how many hosts' },
     'shared-storage': {
       type: 'boolean',
+      default: false,
       description: "one instances dir shared by every host, as an NFS export's",
     },
     json: JSON_OUTPUT,
