@@ -103,6 +103,21 @@ describeLab('live migration on the lab', () => {
     await recordHistory('beta', 'live-migration-block');
   });
 
+  it('refuses to leave a local disk behind (block migration false: InvalidLocalStorage)', async () => {
+    const { code, stdout, stderr } = await liveMigrate([
+      'beta',
+      '--host',
+      'host3',
+      '--block-migration',
+      'false',
+    ]);
+    expect(code).not.toBe(0);
+    expect(`${stdout}${stderr}`).toMatch(/cannot see: use block migration/);
+    expect(await domainsOn('host3')).not.toContain('beta');
+    expect(await instance('beta')).toMatchObject({ hostName: 'host2', taskState: null });
+    await counting('host2', 'beta');
+  });
+
   it('aborts a throttled migration of a memory-dirtying guest: it stays on the source', async () => {
     await bootLabInstance(stack.config, {
       name: 'gamma',

@@ -63,9 +63,20 @@ function copiesDisks(request: LiveMigrateRequest): boolean {
   return request.blockMigration && request.disks.length > 0;
 }
 
-function migrationFlags(settings: LiveMigrationSettings, copyDisks: boolean): number {
+/**
+ * Disks that are not copied are on storage the storage probe proved shared: the workflow refuses
+ * (InvalidLocalStorage) a migration without block migration otherwise. libvirt judges sharing by
+ * filesystem type alone and calls disks on any other filesystem unsafe to leave in place, so ferry
+ * answers for them with UNSAFE (docs/live-migration.md, "Shared storage").
+ */
+function sharesDisks(request: LiveMigrateRequest): boolean {
+  return !request.blockMigration && request.disks.length > 0;
+}
+
+function migrationFlags(settings: LiveMigrationSettings, request: LiveMigrateRequest): number {
   let flags = MIGRATE.LIVE | MIGRATE.PEER2PEER | MIGRATE.PERSIST_DEST | MIGRATE.UNDEFINE_SOURCE;
-  if (copyDisks) flags |= MIGRATE.NON_SHARED_DISK;
+  if (copiesDisks(request)) flags |= MIGRATE.NON_SHARED_DISK;
+  if (sharesDisks(request)) flags |= MIGRATE.UNSAFE;
   if (settings.permitAutoConverge) flags |= MIGRATE.AUTO_CONVERGE;
   if (settings.permitPostCopy) flags |= MIGRATE.POSTCOPY;
   return flags;
@@ -191,7 +202,7 @@ async function startAndMonitor(
   const conn = await context.hypervisor.openConnection(context.libvirtUri);
   try {
     const domain = await conn.lookupByUUIDString(request.instanceUuid);
-    const flags = migrationFlags(settings, copiesDisks(request));
+    const flags = migrationFlags(settings, request);
     const params = migrationParams(settings, request);
     log.info('starting the live migration', { destHost: request.destHost, flags, params });
     const migration = domain.migrateToURI3(request.destLibvirtUri, params, flags);
