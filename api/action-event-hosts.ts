@@ -5,8 +5,12 @@
  * carries. Steps of the scheduler (`schedule`, `schedule:<attempt>`) and unknown steps have none.
  */
 
-/** Steps run by the source host's agent (`copy_disk:<disk>` too). */
+/**
+ * Steps run by the source host's agent (`copy_disk:<disk>` and `copy_disk_in_shared_storage:<disk>`
+ * too). `check_shared_storage` is the source's look for the destination's probe file.
+ */
 const ON_SOURCE = new Set([
+  'check_shared_storage',
   'compute_check_can_live_migrate_source',
   'compute_live_migration',
   'compute_post_live_migration',
@@ -31,7 +35,8 @@ export function eventHost(event: string, migration: MigrationHosts | null): stri
   if (colon >= 0) {
     const [step, detail] = [event.slice(0, colon), event.slice(colon + 1)];
     if (step === 'compute_check_can_live_migrate_destination') return detail;
-    return step === 'copy_disk' ? (migration?.sourceHost ?? null) : null;
+    const onSource = step === 'copy_disk' || step === 'copy_disk_in_shared_storage';
+    return onSource ? (migration?.sourceHost ?? null) : null;
   }
   if (ON_SOURCE.has(event)) return migration?.sourceHost ?? null;
   if (ON_DESTINATION.has(event)) return migration?.destHost ?? null;

@@ -115,6 +115,23 @@ export interface ResizeHostActivities {
   }): Promise<{ bytesSent: number; digest: string }>;
 
   /**
+   * Destination: writes a storage probe file into its instances dir and returns its name; the
+   * source looks for it (hasStorageProbe) to tell whether the two share the instances dir.
+   */
+  createStorageProbe(request: Record<string, never>): Promise<{ storageProbe: string }>;
+
+  /**
+   * Source, on shared storage: copies one disk from its aside path to its own path inside the
+   * instances dir the destination shares (no network); the aside copy stays for a revert.
+   * Heartbeats while it copies; a retry copies again.
+   */
+  copyDiskInSharedStorage(request: {
+    instanceUuid: string;
+    disk: InstanceDisk;
+    asideDir: string;
+  }): Promise<{ bytesCopied: number }>;
+
+  /**
    * Destination (the source itself for a same-host resize): grows the root disk to `rootDiskGiB` when it is bigger (never shrinks), defines
    * the domain from `domainXml` with the new vCPUs and memory (UUID, MACs, devices kept), starts
    * it when `start`. Idempotent.
@@ -130,8 +147,15 @@ export interface ResizeHostActivities {
   /** Destination (revert or rollback): destroy and undefine the domain, delete `disks`. Idempotent. */
   removeResizedInstance(request: { instanceUuid: string; disks: InstanceDisk[] }): Promise<void>;
 
-  /** Source (confirm): undefine the old domain (if not running here) and delete the aside dir. */
-  confirmResizeAtSource(request: { instanceUuid: string; asideDir: string | null }): Promise<void>;
+  /**
+   * Source (confirm): undefine the old domain (if not running here) and delete the aside dir and
+   * the old domain's log files, except with `sharedStorage`, where those are the destination's.
+   */
+  confirmResizeAtSource(request: {
+    instanceUuid: string;
+    asideDir: string | null;
+    sharedStorage?: boolean;
+  }): Promise<void>;
 
   /**
    * Source (revert or rollback): move the disks back from the aside dir, define `domainXml`

@@ -26,6 +26,7 @@ import {
   revertUpdate,
 } from './resize-messages';
 import { ResizeRecord } from './resize-record';
+import { sharesInstancesDir } from './shared-storage';
 
 type Decision = 'confirm' | 'revert' | 'auto-confirm';
 
@@ -34,6 +35,12 @@ const FLEET_MIGRATION_SLOTS = 'fleet-migration-slots';
 
 /** The destination's sshd and key come from the control plane: agents read no database. */
 const COPY_PEER_FROM_CONTROL = 'copy-peer-from-control';
+
+/** Hosts that share the instances dir copy the disks inside it, not over SSH (docs/resize.md). */
+const SHARED_STORAGE_COPY = 'shared-storage-copy';
+
+/** What the source set aside, and whether the destination sees the same instances dir. */
+type MovedInstance = ResizeSourceSnapshot & { sharedStorage: boolean };
 
 export async function resize(request: ResizeInput): Promise<ResizeState> {
   const { migrationUuid } = request;
@@ -103,7 +110,7 @@ async function migrateAndFinish(
   input: ResizePlan,
   record: ResizeRecord,
   aborted: () => boolean,
-): Promise<ResizeSourceSnapshot> {
+): Promise<MovedInstance> {
   const { migrationUuid, instanceUuid, sourceHost } = input;
   const { state } = record;
   const undo = new Compensations();
@@ -129,6 +136,10 @@ async function migrateAndFinish(
     stopIfAborted();
     const sameHost = dest === sourceHost;
     if (patched(FLEET_MIGRATION_SLOTS)) await waitForSlot(record);
+    const sharedStorage =
+      !sameHost &&
+      patched(SHARED_STORAGE_COPY) &&
+      (await record.step('check_shared_storage', () => sharesInstancesDir(sourceHost, dest)));
     await record.transition('migrating', 'resize_migrating');
 
     const snapshot = await record.step('compute_resize_instance', () =>
@@ -162,22 +173,8 @@ async function migrateAndFinish(
       );
       state.totalBytes = snapshot.disks.reduce((sum, disk) => sum + disk.virtualSizeBytes, 0);
       state.copiedBytes = 0;
-      const peer = patched(COPY_PEER_FROM_CONTROL)
-        ? { dest: await control.describeHost({ host: dest }) }
-        : {};
-      for (const disk of snapshot.disks) {
-        const copied = await record.step(`copy_disk:${disk.target}`, () =>
-          copyingAgent(sourceHost).copyDiskToHost({
-            instanceUuid,
-            disk,
-            asideDir: snapshot.asideDir as string,
-            destHost: dest,
-            ...peer,
-          }),
-        );
-        state.copiedBytes += copied.bytesSent;
-        stopIfAborted();
-      }
+      const copy = sharedStorage ? copyInSharedStorage : copyOverSsh;
+      await copy(record, { ...input, destHost: dest }, snapshot, stopIfAborted);
     }
     await record.transition('post-migrating', 'resize_migrated');
     await record.transition('post-migrating', 'resize_finish');
@@ -198,7 +195,7 @@ async function migrateAndFinish(
       confirmDeadline: state.confirmDeadline,
     });
     record.reached('finished', 'verify_resize');
-    return snapshot;
+    return { ...snapshot, sharedStorage };
   } catch (error) {
     return CancellationScope.nonCancellable(async () => {
       const reason = failureMessage(error);
@@ -208,6 +205,53 @@ async function migrateAndFinish(
       await record.failed(message, failed.length > 0, 'rolled back');
       throw record.failure(errorType(error) ?? 'MigrationError', message);
     });
+  }
+}
+
+type CopyPlan = ResizePlan & { destHost: string };
+
+/** Each set-aside disk copied from the source to its own path on the destination over SSH. */
+async function copyOverSsh(
+  record: ResizeRecord,
+  input: CopyPlan,
+  snapshot: ResizeSourceSnapshot,
+  stopIfAborted: () => void,
+): Promise<void> {
+  const peer = patched(COPY_PEER_FROM_CONTROL)
+    ? { dest: await control.describeHost({ host: input.destHost }) }
+    : {};
+  for (const disk of snapshot.disks) {
+    const copied = await record.step(`copy_disk:${disk.target}`, () =>
+      copyingAgent(input.sourceHost).copyDiskToHost({
+        instanceUuid: input.instanceUuid,
+        disk,
+        asideDir: snapshot.asideDir as string,
+        destHost: input.destHost,
+        ...peer,
+      }),
+    );
+    record.state.copiedBytes = (record.state.copiedBytes ?? 0) + copied.bytesSent;
+    stopIfAborted();
+  }
+}
+
+/** Each set-aside disk copied to its own path in the shared instances dir, on the source. */
+async function copyInSharedStorage(
+  record: ResizeRecord,
+  input: CopyPlan,
+  snapshot: ResizeSourceSnapshot,
+  stopIfAborted: () => void,
+): Promise<void> {
+  for (const disk of snapshot.disks) {
+    const copied = await record.step(`copy_disk_in_shared_storage:${disk.target}`, () =>
+      copyingAgent(input.sourceHost).copyDiskInSharedStorage({
+        instanceUuid: input.instanceUuid,
+        disk,
+        asideDir: snapshot.asideDir as string,
+      }),
+    );
+    record.state.copiedBytes = (record.state.copiedBytes ?? 0) + copied.bytesCopied;
+    stopIfAborted();
   }
 }
 
@@ -233,7 +277,7 @@ function grownRootDiskGiB(input: ResizeInput): number {
 async function confirm(
   input: ResizeInput,
   record: ResizeRecord,
-  snapshot: ResizeSourceSnapshot,
+  snapshot: MovedInstance,
   auto: boolean,
 ): Promise<void> {
   record.state.confirmedBy = auto ? 'auto-confirm' : 'user';
@@ -243,6 +287,7 @@ async function confirm(
       await resizingAgent(input.sourceHost).confirmResizeAtSource({
         instanceUuid: input.instanceUuid,
         asideDir: snapshot.asideDir,
+        sharedStorage: snapshot.sharedStorage,
       });
     }
     await resizeControl.confirmResize({ migrationUuid: input.migrationUuid, auto });

@@ -3,6 +3,7 @@
  * record every call and fail at exactly the step a test names. Only unit tests use them.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import type { LiveMigrationHostActivities } from '../../workflows/live-migration-contract';
 import type { OperationControlActivities } from '../../workflows/operation-types';
 import type {
   ResizeControlActivities,
@@ -161,7 +162,15 @@ export class FakeResizeFleet {
     };
   }
 
-  hostActivities(host: string): ResizeHostActivities {
+  /** Whether the hosts' storage probes see each other's files (one shared instances dir). */
+  sharedStorage = false;
+  /** The `sharedStorage` of each confirmResizeAtSource request. */
+  readonly confirmedShared: (boolean | undefined)[] = [];
+
+  hostActivities(
+    host: string,
+  ): ResizeHostActivities &
+    Pick<LiveMigrationHostActivities, 'hasStorageProbe' | 'removeStorageProbe'> {
     const disk = {
       target: 'vda',
       path: '/i/vm/disk.qcow2',
@@ -182,6 +191,21 @@ export class FakeResizeFleet {
           wasRunning: true,
         };
       },
+      createStorageProbe: async () => {
+        this.enter('createStorageProbe', host);
+        return { storageProbe: `probe-${host}` };
+      },
+      hasStorageProbe: async () => {
+        this.enter('hasStorageProbe', host);
+        return this.sharedStorage;
+      },
+      removeStorageProbe: async () => {
+        this.enter('removeStorageProbe', host);
+      },
+      copyDiskInSharedStorage: async () => {
+        this.enter('copyDiskInSharedStorage', host);
+        return { bytesCopied: 1 << 20 };
+      },
       copyDiskToHost: async ({ destHost, dest }) => {
         this.enter('copyDiskToHost', host);
         this.copyPeers.push(dest);
@@ -197,8 +221,9 @@ export class FakeResizeFleet {
         this.domains.delete(host);
         this.disks.delete(host);
       },
-      confirmResizeAtSource: async () => {
+      confirmResizeAtSource: async ({ sharedStorage }) => {
         this.enter('confirmResizeAtSource', host);
+        this.confirmedShared.push(sharedStorage);
         this.domains.delete(host);
         this.disks.delete(host);
       },

@@ -110,6 +110,25 @@ describe('resize (mocked activities)', () => {
     expect(fakes.copyPeers).toEqual([fakePeer(dest)]);
   });
 
+  it('on shared storage copies the disks inside the instances dir, on the source, never over SSH', async () => {
+    const fakes = fleet();
+    fakes.sharedStorage = true;
+    const [source, dest] = fakes.hosts;
+    const state = await runResize(fakes, {}, async (handle) => {
+      await verifyResize(handle);
+      await handle.executeUpdate(confirmUpdate);
+      return handle.result();
+    });
+    expect(state).toMatchObject({ status: 'confirmed', destHost: dest, copiedBytes: 1 << 20 });
+    expect(fakes.calls.filter((c) => /Storage|copyDisk/.test(c))).toEqual([
+      `${dest}:createStorageProbe`,
+      `${source}:hasStorageProbe`,
+      `${dest}:removeStorageProbe`,
+      `${source}:copyDiskInSharedStorage`,
+    ]);
+    expect(fakes.confirmedShared).toEqual([true]);
+  });
+
   it('reverts: nothing left on the destination, the source restored and running', async () => {
     const fakes = fleet();
     const [source] = fakes.hosts;

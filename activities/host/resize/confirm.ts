@@ -3,7 +3,8 @@
  * instances dir deleted, unless the instance runs here (a resize on the same host kept its
  * domain); then the aside dir, with the old disks, deleted, and the directories left empty
  * removed. The domain is undefined after its log files are gone, so that a retry still finds them
- * in its definition. Idempotent.
+ * in its definition. On shared storage the log files stay: they are the destination's too.
+ * Idempotent.
  */
 import { rm } from 'node:fs/promises';
 import type { ResizeHostActivities } from '../../../workflows/resize-contract';
@@ -17,18 +18,27 @@ import { confineAsideDir, insideInstancesDir, removeEmptyDirs } from './instance
 
 type ConfirmRequest = Parameters<ResizeHostActivities['confirmResizeAtSource']>[0];
 
-/** Undefines the instance's domain here unless it runs; returns the log files it deleted. */
-function removeOldDomain(context: ResizeAgentContext, instanceUuid: string): Promise<string[]> {
+/**
+ * Undefines the instance's domain here unless it runs; returns the log files it deleted: none on
+ * shared storage, where the destination's domain writes to the same files.
+ */
+function removeOldDomain(
+  context: ResizeAgentContext,
+  instanceUuid: string,
+  sharedStorage: boolean,
+): Promise<string[]> {
   return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, instanceUuid);
     if (!domain) return [];
     let logs: string[];
     try {
       if (await isActive(domain)) return [];
-      logs = insideInstancesDir(
-        context.instancesDir,
-        parseDomainXml(await domain.getXMLDesc(DOMAIN_XML.INACTIVE)).consoleFiles,
-      );
+      logs = sharedStorage
+        ? []
+        : insideInstancesDir(
+            context.instancesDir,
+            parseDomainXml(await domain.getXMLDesc(DOMAIN_XML.INACTIVE)).consoleFiles,
+          );
     } finally {
       await domain.close();
     }
@@ -51,7 +61,7 @@ export async function confirmAtSource(
           context.instancesDir,
           confineAsideDir(context.instancesDir, request.asideDir),
         );
-  const logs = await removeOldDomain(context, request.instanceUuid);
+  const logs = await removeOldDomain(context, request.instanceUuid, request.sharedStorage === true);
   if (asideDir !== null) await rm(asideDir, { recursive: true, force: true });
   await removeEmptyDirs(context.instancesDir, logs);
 }

@@ -6,12 +6,14 @@
 import type { ResizeHostActivities } from '../../../workflows/resize-contract';
 import type { ResizeAgentContext } from './context';
 import { confirmAtSource } from './confirm';
+import { copyDiskInSharedStorage } from './copy-in-shared-storage';
 import { copyDiskToPeer } from './copy-to-peer';
 import { resizeFailure } from './failures';
 import { finishResize } from './finish';
 import { powerOffAndSetAside } from './power-off';
 import { removeResized } from './remove';
 import { restoreAtSource } from './restore';
+import { writeStorageProbe } from '../live-migration/storage-probe';
 
 export function createResizeActivities(context: ResizeAgentContext): ResizeHostActivities {
   const step =
@@ -28,7 +30,11 @@ export function createResizeActivities(context: ResizeAgentContext): ResizeHostA
     };
   return {
     powerOffAndSetAsideSource: step('powerOffAndSetAsideSource', powerOffAndSetAside),
+    createStorageProbe: step('createStorageProbe', async (host) => ({
+      storageProbe: await writeStorageProbe(host.instancesDir, host.hostName),
+    })),
     copyDiskToHost: step('copyDiskToHost', copyDiskToPeer),
+    copyDiskInSharedStorage: step('copyDiskInSharedStorage', copyDiskInSharedStorage),
     finishResizeAtDestination: step('finishResizeAtDestination', finishResize),
     removeResizedInstance: step('removeResizedInstance', removeResized),
     confirmResizeAtSource: step('confirmResizeAtSource', confirmAtSource),
