@@ -49,17 +49,19 @@ export async function counting(host: LabHost, guest: string): Promise<void> {
 }
 
 /**
- * A live migration by hand: `virsh migrate --live --p2p --persistent --undefinesource`, after
- * `mkdir` of the guest's directory (its console log) on the destination, which by hand too must
- * exist first. ferry's records follow the guest, so that its next request starts from the truth.
+ * A live migration by hand: `virsh migrate --live --p2p --persistent --undefinesource` and
+ * `extraArgs`, after `mkdir` of the guest's directory (its console log) on the destination, which
+ * by hand too must exist first. ferry's records follow the guest, so that its next request starts
+ * from the truth.
  */
 export async function virshLiveMigrate(
   bench: LabBench,
   guest: string,
   source: LabHost,
   dest: LabHost,
+  extraArgs: string[] = [],
 ): Promise<void> {
-  const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
+  const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource', ...extraArgs];
   await runInHost(dest, ['mkdir', '-p', guestFiles(guest).dir]);
   await virsh(source, [...args, guest, dest.libvirtUriInLab]);
   await bench.db.instance.update({ where: { name: guest }, data: { hostName: dest.name } });
@@ -67,12 +69,14 @@ export async function virshLiveMigrate(
 
 /**
  * Brings the stack up with a lab of `hosts` hosts, runs `body`, and takes it all down again.
- * `controlEnv` adds to the control worker's settings.
+ * `controlEnv` adds to the control worker's settings; `sharedStorage` gives the lab one instances
+ * dir (docs/lab.md, Shared storage).
  */
 export async function withLabStack<T>(
   hosts: number,
   controlEnv: Record<string, string>,
   body: (bench: LabBench) => Promise<T>,
+  lab: { sharedStorage?: boolean } = {},
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-lab-'));
   const server = await startDevServer({
@@ -92,7 +96,7 @@ export async function withLabStack<T>(
   const config = loadConfig({ ...process.env, ...env });
   let control: ChildProcess | undefined;
   try {
-    const lab = await bringUpLab(config, hosts);
+    const state = await bringUpLab(config, hosts, {}, lab);
     control = spawn(process.execPath, [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'], {
       env: { ...process.env, ...env },
       stdio: 'ignore',
@@ -116,7 +120,7 @@ export async function withLabStack<T>(
       dir,
       db: await openDatabase(config.databaseUrl),
       client: new Client({ connection: await Connection.connect({ address: server.address }) }),
-      hosts: Object.fromEntries(lab.hosts.map((host) => [host.name, host])),
+      hosts: Object.fromEntries(state.hosts.map((host) => [host.name, host])),
     };
     try {
       return await body(bench);

@@ -5,11 +5,15 @@
  *   guest going back and forth between two hosts; goal ratio ≤ 1.15;
  * - cold migration: ferry (request → VERIFY_RESIZE, then confirm) against the same steps by hand:
  *   virsh shutdown, scp of the disk from the source host, virsh define and start on the
- *   destination, undefine and rm on the source.
+ *   destination, undefine and rm on the source;
+ * - live migration on shared storage (a lab of its own, `--shared-storage`) of a guest with a disk:
+ *   ferry (block_migration auto, which copies nothing) against `virsh migrate` with the same flags
+ *   and no `--copy-storage-all` (`--unsafe`, as ferry: docs/live-migration.md, "Shared storage");
+ *   goal ratio ≤ 1.15.
  * Medians over `--runs` of each. Progress on stderr, the result last on stdout.
  * `npm run bench:lab -- [--json] [--runs N]`
  */
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decideResize } from '../client/resize-decisions';
@@ -18,6 +22,7 @@ import { startResize } from '../client/start-resize';
 import { runInHost } from '../lab/command';
 import { bootLabInstance } from '../lab/fleet';
 import { guestFiles } from '../lab/guest-domain';
+import { rootNamespacePath } from '../lab/layout';
 import { waitFor } from '../lab/processes';
 import type { LabHost } from '../lab/state';
 import { median } from '../test/support/statistics';
@@ -63,11 +68,15 @@ async function ferryLiveMigration(bench: Bench, guest: string): Promise<number> 
   return ms;
 }
 
-async function virshLiveMigration(bench: Bench, guest: string): Promise<number> {
+async function virshLiveMigration(
+  bench: Bench,
+  guest: string,
+  extraArgs: string[] = [],
+): Promise<number> {
   const source = await whereIs(bench, guest);
   const dest = otherHost(bench, source.name);
   const started = performance.now();
-  await virshLiveMigrate(bench, guest, source, dest);
+  await virshLiveMigrate(bench, guest, source, dest, extraArgs);
   const ms = performance.now() - started;
   await counting(dest, guest);
   return ms;
@@ -136,6 +145,43 @@ async function manualColdMigration(bench: Bench, guest: string, dir: string): Pr
   return ms;
 }
 
+/** Ferry and virsh in turn, the guest's disk on the shared dir; it must stay the same file. */
+async function sharedStorageLiveMigrations(runs: number) {
+  return withLabStack(
+    2,
+    {},
+    async (bench) => {
+      await bootLabInstance(bench.config, {
+        name: 'shared',
+        host: 'host1',
+        diskMb: 256,
+        diskDataMb: 64,
+      });
+      await counting(bench.hosts.host1, 'shared');
+      const disk = rootNamespacePath(bench.hosts.host1.rootPath, guestFiles('shared').disk);
+      const inode = (await stat(disk)).ino;
+      const times = { ferry: [] as number[], virsh: [] as number[] };
+      for (let i = 1; i <= runs; i += 1) {
+        times.ferry.push(await ferryLiveMigration(bench, 'shared'));
+        times.virsh.push(await virshLiveMigration(bench, 'shared', ['--unsafe']));
+        log(
+          `shared storage run ${i}: ${JSON.stringify(times, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}`,
+        );
+      }
+      if ((await stat(disk)).ino !== inode) throw new Error('the shared disk was replaced');
+      const ferryMs = Math.round(median(times.ferry));
+      const virshMs = Math.round(median(times.virsh));
+      return {
+        ferryMs,
+        virshMs,
+        ratio: Math.round((100 * ferryMs) / virshMs) / 100,
+        goalRatio: GOAL_LIVE_RATIO,
+      };
+    },
+    { sharedStorage: true },
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -173,7 +219,6 @@ async function main(): Promise<void> {
     };
     const resize = { ferryMs: round(median(cold.ferry)), manualMs: round(median(cold.manual)) };
     return {
-      runs,
       liveMigration: {
         ...live,
         ratio: Math.round((100 * live.ferryMs) / live.virshMs) / 100,
@@ -185,8 +230,13 @@ async function main(): Promise<void> {
       },
     };
   });
+  const output = {
+    runs,
+    ...result,
+    sharedStorageLiveMigration: await sharedStorageLiveMigrations(runs),
+  };
   process.stdout.write(
-    values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`,
+    values.json ? `${JSON.stringify(output)}\n` : `${JSON.stringify(output, null, 2)}\n`,
   );
 }
 
