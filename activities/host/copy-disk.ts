@@ -342,7 +342,8 @@ async function sendBlocks(
   };
   const take = async () => {
     while (free.length === 0 && buffers >= MAX_BUFFERS) {
-      await new Promise<void>((resolve) => (wake = resolve));
+      // A receiver gone with buffers still queued for it would leave them taken for good.
+      await Promise.race([new Promise<void>((resolve) => (wake = resolve)), receiver.result]);
     }
     if (free.length > 0) return free.pop() as Buffer;
     buffers += 1;

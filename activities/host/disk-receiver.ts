@@ -7,7 +7,7 @@
  * the written prefix and, at the end frame, sizes the file, syncs it and prints its digest.
  * See docs/disk-copy.md.
  */
-import { readSync, writeSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { lstat, open, realpath, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -111,12 +111,17 @@ export async function receive(
     const digest = new DigestBuilder();
     await hashRange(digest, file, path, { start: 0, end: start });
     const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    const data = Buffer.allocUnsafe(MAX_FRAME_BYTES);
+    // Two buffers: a frame is written on libuv's pool while the next one is read and hashed.
+    const buffers = [Buffer.allocUnsafe(MAX_FRAME_BYTES), Buffer.allocUnsafe(MAX_FRAME_BYTES)];
+    /** The write of each buffer's last frame; each also waits for the frames before it. */
+    const writes: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
+    let turn = 0;
     let next = start;
     while (readFully(input, header)) {
       const frame = decodeFrameHeader(header);
       if (frame.offset < next) throw new Error(`frame at ${frame.offset} precedes ${next}`);
       if (frame.type === FRAME_END && frame.length === 0) {
+        await writes[turn];
         await file.truncate(frame.offset);
         await file.sync();
         output(`digest ${JSON.stringify(digest.finish(frame.offset))}`);
@@ -125,14 +130,23 @@ export async function receive(
       if (frame.type !== FRAME_DATA || frame.length === 0 || frame.length > MAX_FRAME_BYTES) {
         throw new Error(`bad frame: type ${frame.type}, ${frame.length} bytes`);
       }
-      const chunk = data.subarray(0, frame.length);
+      turn ^= 1;
+      await writes[turn];
+      const chunk = buffers[turn].subarray(0, frame.length);
       if (!readFully(input, chunk)) throw new Error('input ended inside a frame');
       digest.add(frame.offset, chunk);
-      if (writeSync(file.fd, chunk, 0, chunk.length, frame.offset) !== chunk.length) {
-        throw new Error(`short write at ${frame.offset}`);
-      }
-      next = frame.offset + frame.length;
-      output(`ack ${next}`);
+      const end = frame.offset + frame.length;
+      // Acknowledged in order: after this write and the one before it.
+      const previous = writes[turn ^ 1];
+      writes[turn] = Promise.all([
+        previous,
+        file.write(chunk, 0, chunk.length, frame.offset).then(({ bytesWritten }) => {
+          if (bytesWritten !== chunk.length) throw new Error(`short write at ${frame.offset}`);
+        }),
+      ]).then(() => output(`ack ${end}`));
+      // A failure is raised where the write is awaited.
+      writes[turn].catch(() => undefined);
+      next = end;
     }
     throw new Error('input ended before the end frame: the copy did not finish');
   } finally {
