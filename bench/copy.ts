@@ -1,12 +1,15 @@
 /**
- * copyDisk against OpenSSH scp between two lab hosts, in alternating rounds: a 1 GiB random image
- * and a 4 GiB sparse image with 10% data. Both run inside host1 (as ferry's agent on a source host
- * would), over the lab network to host2's sshd, with host1's key and strict host key checking.
- * Prints progress on stderr and, last, the medians as one JSON line.
+ * copyDisk against Nova's two transports, OpenSSH scp and `rsync --sparse`, between two lab hosts,
+ * in rounds that rotate which goes first: a 1 GiB random image and a 4 GiB sparse image with 10%
+ * data. Each round also times the ceiling: the same bytes through `ssh HOST 'cat > /dev/null'`
+ * with copyDisk's cipher and no shell start-up. All run inside host1 (as ferry's agent on a source
+ * host would), over the lab network to host2's sshd, with host1's key and strict host key
+ * checking. Prints progress on stderr and, last, the medians as one JSON line.
  * `npm run bench:copy -- [--rounds N] [--json]`
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +21,8 @@ import { median } from '../test/support/statistics';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
+/** The cipher ssh2 negotiates for copyDisk (AES-NI). */
+const CEILING_CIPHER = 'aes128-gcm@openssh.com';
 
 interface Case {
   name: 'random' | 'sparse';
@@ -78,36 +83,78 @@ async function benchInHost1(rounds: number, state: LabState): Promise<void> {
       instancesDir: dir,
       destInstancesDir: dir,
     });
+  const sshOptions = [
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-i',
+    privateKeyFile,
+  ];
+  const remotePath = (name: string) => `root@${host2.address}:${join(dir, name)}`;
   const scp = (name: string) =>
-    execFileAsync('scp', [
-      ...['-q', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-i', privateKeyFile],
+    execFileAsync('scp', ['-q', ...sshOptions, join(dir, name), remotePath(name)]);
+  const rsync = (name: string) =>
+    execFileAsync('rsync', [
+      ...['--sparse', '-e', ['ssh', ...sshOptions].join(' ')],
       join(dir, name),
-      `root@${host2.address}:${join(dir, name)}`,
+      remotePath(name),
     ]);
+  const ceiling = (name: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        'ssh',
+        [
+          ...sshOptions,
+          ...['-c', CEILING_CIPHER, '-o', 'SetEnv=SHLVL=1', `root@${host2.address}`],
+          'cat > /dev/null',
+        ],
+        { stdio: ['pipe', 'ignore', 'inherit'] },
+      );
+      createReadStream(join(dir, name)).pipe(child.stdin);
+      child.once('error', reject);
+      child.once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`ssh cat exited with ${code}`)),
+      );
+    });
+  const tools = { ferry, scp, rsync, ceiling };
+  const order = Object.keys(tools) as Array<keyof typeof tools>;
   await execFileAsync('ssh', ['-o', 'BatchMode=yes', `root@${host2.address}`, 'mkdir', '-p', dir]);
 
   const cases = [];
   for (const testCase of CASES) {
     const name = `${testCase.name}.raw`;
     await createImage(join(dir, name), testCase);
-    const seconds = { ferry: [] as number[], scp: [] as number[] };
+    const seconds: Record<keyof typeof tools, number[]> = {
+      ferry: [],
+      scp: [],
+      rsync: [],
+      ceiling: [],
+    };
     for (let round = 0; round < rounds; round += 1) {
-      const order = round % 2 === 0 ? (['ferry', 'scp'] as const) : (['scp', 'ferry'] as const);
-      for (const tool of order) {
+      // Each tool goes first in turn.
+      const rotated = [
+        ...order.slice(round % order.length),
+        ...order.slice(0, round % order.length),
+      ];
+      for (const tool of rotated) {
         await remove(name);
-        const elapsed = await timed(() => (tool === 'ferry' ? ferry(name) : scp(name)));
+        const elapsed = await timed(() => tools[tool](name));
         seconds[tool].push(elapsed);
         process.stderr.write(`${testCase.name} round ${round} ${tool}: ${elapsed.toFixed(2)} s\n`);
       }
     }
     await remove(name);
     await rm(join(dir, name), { force: true });
-    const [ferrySeconds, scpSeconds] = [median(seconds.ferry), median(seconds.scp)];
+    const ferrySeconds = median(seconds.ferry);
+    const scpSeconds = median(seconds.scp);
     cases.push({
       name: testCase.name,
       bytes: testCase.bytes,
       ferrySeconds,
       scpSeconds,
+      rsyncSeconds: median(seconds.rsync),
+      ceilingSeconds: median(seconds.ceiling),
       ratio: scpSeconds / ferrySeconds,
     });
   }

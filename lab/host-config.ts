@@ -68,5 +68,7 @@ export function sshdConfig(host: HostIdentity): string {
     'UsePAM no',
     'PermitRootLogin prohibit-password',
     'Subsystem sftp internal-sftp',
+    // Lets copyDisk start its receiver without bash reading ~/.bashrc (docs/disk-copy.md).
+    'AcceptEnv SHLVL',
   ].join('\n')}\n`;
 }

@@ -1,15 +1,18 @@
 /**
- * Copies a disk image from this host to another over SFTP: only non-zero 64 KiB blocks are sent
- * (pipelined writes at their offsets), holes stay holes, an interrupted copy resumes from a byte
- * offset, and the result is verified with disk-digest, computed on both sides while the data
- * flows. See docs/disk-copy.md.
+ * Copies a disk image from this host to another: disk-receiver, ferry's own program on the
+ * destination, reads a framed stream (offset, length, data) of the image's non-zero 64 KiB blocks
+ * through an SSH exec channel and writes them at their offsets, so holes stay holes. It
+ * acknowledges the written prefix, from which an interrupted copy resumes, and both sides hash the
+ * data while it flows. See docs/disk-copy.md.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { Counter } from 'prom-client';
-import { dirname, join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import type { Client, Stats } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { projectRoot } from '../../config/project-root';
+import { encodeFrameHeader, FRAME_DATA, FRAME_END, RECEIVER_EXIT } from './copy-frames';
 import {
   dataRanges,
   DIGEST_BLOCK_BYTES,
@@ -23,18 +26,10 @@ import {
 import {
   confineInstancePath,
   InstancePathError,
-  isInside,
   resolveInstancePath,
 } from '../../virt/instance-paths';
 import { fileDataExtents, type FileExtent } from '../../virt/qemu-img';
-import {
-  connectSsh,
-  execChecked,
-  openSftp,
-  SftpError,
-  type SftpSession,
-  type SshTarget,
-} from './ssh';
+import { connectSsh, RemoteCommandError, shellQuote, SshExecError, type SshTarget } from './ssh';
 
 /**
  * Payload bytes this process's copies sent, for its `/metrics` (a host agent registers it,
@@ -46,18 +41,10 @@ export const diskCopyBytes = new Counter({
   registers: [],
 });
 
-/** Three blocks: below the 256 KiB write limit of OpenSSH's sftp-server. */
-const WRITE_BYTES = 3 * DIGEST_BLOCK_BYTES;
-/** Read buffers, so at most this many chunks are read ahead or awaiting acknowledgement. */
+/** Read buffers: at most this many chunks are read ahead or not yet taken by the channel. */
 const MAX_BUFFERS = 16;
 const PROGRESS_BYTES = 256 * 1024 * 1024;
 const PROGRESS_MS = 1000;
-/**
- * The destination digest is told to catch up once the acknowledged prefix has grown this much and
- * this long after the last time: each catch-up costs a qemu-img map there.
- */
-const FOLLOW_BYTES = 256 * 1024 * 1024;
-const FOLLOW_MS = 1000;
 
 export interface CopyProgress {
   /** Every byte below this offset is on the destination (written or a hole). */
@@ -78,10 +65,11 @@ export interface CopyDiskOptions {
   onProgress?: (progress: CopyProgress) => void;
   signal?: AbortSignal;
   /**
-   * Digest command on the destination, run with `--follow FILE` appended. Default: this host's
-   * `node <projectRoot>/dist/activities/host/disk-digest.js`, as ferry is installed alike on all hosts.
+   * The receiver on the destination, run with its options and the file appended. Default: this
+   * host's `node <projectRoot>/dist/activities/host/disk-receiver.js`, as ferry is installed alike
+   * on all hosts.
    */
-  destDigestCommand?: readonly string[];
+  destReceiverCommand?: readonly string[];
 }
 
 export interface CopyDiskResult {
@@ -148,89 +136,144 @@ export class RemoteDigestError extends Error {
   }
 }
 
-const SSH_FX_NO_SUCH_FILE = 2;
-
-async function lstatOrNull(sftp: SftpSession, path: string): Promise<Stats | null> {
-  try {
-    return await sftp.call<Stats>('lstat', path, (cb) => sftp.sftp.lstat(path, cb));
-  } catch (error) {
-    if (error instanceof SftpError && error.status === SSH_FX_NO_SUCH_FILE) return null;
-    throw error;
-  }
-}
-
-/** The lexical check was done before connecting; this one resolves symlinks on the destination. */
-async function confineRemotePath(sftp: SftpSession, instancesDir: string, path: string) {
-  const realpath = (p: string) =>
-    sftp.call<string>('realpath', p, (cb) => sftp.sftp.realpath(p, cb));
-  const [realDir, realParent] = await Promise.all([
-    realpath(instancesDir),
-    realpath(dirname(path)),
-  ]);
-  if (realParent !== realDir && !isInside(realDir, realParent)) {
-    throw new InstancePathError(path, instancesDir, `parent resolves to ${realParent} on the peer`);
-  }
-  const stats = await lstatOrNull(sftp, path);
-  if (stats?.isSymbolicLink()) throw new InstancePathError(path, instancesDir, 'is a symlink');
-  return stats;
-}
-
-/** Non-zero runs of a chunk as [start, end) pairs, split to at most WRITE_BYTES. */
+/** Non-zero runs of a chunk as [start, end) pairs. */
 function dataRuns(chunk: Buffer): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
   for (let block = 0; block < chunk.length; block += DIGEST_BLOCK_BYTES) {
     const end = Math.min(block + DIGEST_BLOCK_BYTES, chunk.length);
     if (isZeroBlock(chunk.subarray(block, end))) continue;
     const last = runs[runs.length - 1];
-    if (last !== undefined && last[1] === block && end - last[0] <= WRITE_BYTES) last[1] = end;
+    if (last !== undefined && last[1] === block) last[1] = end;
     else runs.push([block, end]);
   }
   return runs;
 }
 
-function parseDigest(stdout: string): DiskDigest {
+function parseDigest(text: string): DiskDigest {
   let parsed: DiskDigest;
   try {
-    parsed = JSON.parse(stdout) as DiskDigest;
+    parsed = JSON.parse(text) as DiskDigest;
   } catch (error) {
-    throw new RemoteDigestError(stdout, error);
+    throw new RemoteDigestError(text, error);
   }
   if (typeof parsed.digest !== 'string' || typeof parsed.size !== 'number') {
-    throw new RemoteDigestError(stdout, new Error('missing digest or size'));
+    throw new RemoteDigestError(text, new Error('missing digest or size'));
   }
   return parsed;
 }
 
 /**
- * `disk-digest --follow` on the destination, told now and then how far the acknowledged prefix
- * reaches, so it hashes behind the writes and little is left to hash at the end.
+ * disk-receiver on the destination, run in an exec channel: frames go to its stdin, its
+ * acknowledgements and digest come from its stdout.
  */
-class RemoteDigest {
-  private readonly feed = new PassThrough();
-  private readonly result: Promise<DiskDigest>;
-  private announced: number;
-  private announcedAt = Date.now();
+class RemoteReceiver {
+  /** The receiver's digest once it exited after the end frame; rejects on any other outcome. */
+  readonly result: Promise<DiskDigest>;
+  onAck: (offset: number) => void = () => undefined;
+  private closed = false;
+  private readonly waiters = new Set<() => void>();
 
-  constructor(conn: Client, command: readonly string[], path: string, start: number) {
-    const argv = [...command, '--follow', path];
-    this.result = execChecked(conn, argv, { stdin: this.feed }).then((r) => parseDigest(r.stdout));
-    // Observed by finish(); a copy that fails earlier drops it with the connection.
+  private constructor(
+    private readonly channel: ClientChannel,
+    private readonly sock: Duplex,
+    argv: readonly string[],
+    dest: { path: string; instancesDir: string },
+  ) {
+    let stdout = '';
+    const stderr: Buffer[] = [];
+    let digest: DiskDigest | undefined;
+    let code: number | null = null;
+    let exitSignal: string | null = null;
+    channel.on('data', (data: Buffer) => {
+      stdout += data.toString('latin1');
+      let newline: number;
+      while ((newline = stdout.indexOf('\n')) >= 0) {
+        const line = stdout.slice(0, newline);
+        stdout = stdout.slice(newline + 1);
+        if (line.startsWith('ack ')) this.onAck(Number(line.slice(4)));
+        else if (line.startsWith('digest ')) digest = parseDigest(line.slice(7));
+      }
+    });
+    channel.stderr.on('data', (data: Buffer) => stderr.push(data));
+    channel.on('exit', (exitCode: number | null, signalName?: string) => {
+      code = exitCode;
+      exitSignal = signalName ?? null;
+    });
+    this.result = new Promise<DiskDigest>((resolve, reject) => {
+      channel.once('close', () => {
+        this.closed = true;
+        for (const wake of this.waiters) wake();
+        if (code === 0 && digest !== undefined) return resolve(digest);
+        const message = Buffer.concat(stderr).toString('utf8').trim();
+        if (code === RECEIVER_EXIT.resumeTargetMissing) {
+          return reject(new ResumeTargetMissingError(dest.path));
+        }
+        if (code === RECEIVER_EXIT.pathRefused) {
+          return reject(new InstancePathError(dest.path, dest.instancesDir, message));
+        }
+        const result = { code, signal: exitSignal, stdout, stderr: message };
+        reject(new RemoteCommandError(argv, result));
+      });
+    });
+    // Observed by finish(), or dropped with the connection when the copy fails earlier.
     this.result.catch(() => undefined);
-    this.announced = start;
-    this.feed.write(`${start}\n`);
   }
 
-  advance(bytesDone: number): void {
-    const now = Date.now();
-    if (bytesDone - this.announced < FOLLOW_BYTES || now - this.announcedAt < FOLLOW_MS) return;
-    this.announced = bytesDone;
-    this.announcedAt = now;
-    this.feed.write(`${bytesDone}\n`);
+  static start(
+    conn: Client,
+    sock: Duplex,
+    argv: readonly string[],
+    dest: { path: string; instancesDir: string },
+  ): Promise<RemoteReceiver> {
+    return new Promise((resolve, reject) => {
+      // SHLVL > 0 keeps bash from reading ~/.bashrc when sshd accepts it (docs/disk-copy.md).
+      conn.exec(argv.map(shellQuote).join(' '), { env: { SHLVL: '1' } }, (err, channel) =>
+        err
+          ? reject(new SshExecError(argv, err.message, { cause: err }))
+          : resolve(new RemoteReceiver(channel, sock, argv, dest)),
+      );
+    });
   }
 
-  finish(): Promise<DiskDigest> {
-    this.feed.end('end\n');
+  /** Queues `data`; `written` runs once the channel has taken it. Waits while the channel is full. */
+  async send(data: Buffer, written?: () => void): Promise<void> {
+    if (this.closed || !this.channel.write(data, written)) {
+      this.flush();
+      await this.drained();
+    }
+  }
+
+  /** Holds the SSH packets of the sends that follow, to write them to the socket at once. */
+  batch(): void {
+    this.sock.cork();
+  }
+
+  flush(): void {
+    while (this.sock.writableCorked > 0) this.sock.uncork();
+  }
+
+  finish(size: number): Promise<DiskDigest> {
+    this.channel.end(encodeFrameHeader({ type: FRAME_END, length: 0, offset: size }));
     return this.result;
+  }
+
+  /** Resolves on 'drain'; when the receiver is gone, rejects with why. */
+  private async drained(): Promise<void> {
+    if (!this.closed) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake);
+          this.channel.removeListener('drain', wake);
+          resolve();
+        };
+        this.waiters.add(wake);
+        this.channel.once('drain', wake);
+      });
+    }
+    if (this.closed) {
+      await this.result;
+      throw new Error('the receiver exited before the end frame');
+    }
   }
 }
 
@@ -264,82 +307,75 @@ class Transfer {
 interface LocalImage {
   file: FileHandle;
   path: string;
-  mode: number;
   /** Data extents from the resume point on. */
   extents: readonly FileExtent[];
   digest: DigestBuilder;
 }
 
-interface RemoteImage {
-  sftp: SftpSession;
-  handle: Buffer;
-  path: string;
-  digest: RemoteDigest;
-}
-
 /**
- * Sends the non-zero blocks from `transfer.bytesDone` on, hashing them on the way, and advances
- * `bytesDone` over the acknowledged prefix. Read buffers are recycled once all their writes are
- * acknowledged, which also bounds the data in flight.
+ * Sends the non-zero runs from `transfer.bytesDone` on as frames, hashing them on the way, and
+ * advances `bytesDone` over the prefix the receiver acknowledged. A read buffer is reused once the
+ * channel has taken all its frames.
  */
 async function sendBlocks(
   source: LocalImage,
-  dest: RemoteImage,
+  receiver: RemoteReceiver,
   transfer: Transfer,
   signal?: AbortSignal,
 ): Promise<void> {
-  type Chunk = { offset: number; end: number; pending: number; dispatched: boolean };
-  /** Chunks not yet fully acknowledged, in file order. */
-  const chunks: Chunk[] = [];
-  const inFlight = new Set<Promise<void>>();
+  /** Chunks sent and not yet acknowledged, in file order; `sentEnd` ends the last frame. */
+  const chunks: Array<{ offset: number; end: number; sentEnd: number }> = [];
+  receiver.onAck = (acked) => {
+    while (chunks.length > 0 && chunks[0].sentEnd <= acked) {
+      transfer.bytesDone = (chunks.shift() as (typeof chunks)[number]).end;
+    }
+    // Holes before the oldest unacknowledged chunk are done too.
+    if (chunks.length > 0) transfer.bytesDone = chunks[0].offset;
+    transfer.report();
+  };
   const free: Buffer[] = [];
   let buffers = 0;
+  let wake: (() => void) | undefined;
+  const release = (buffer: Buffer) => {
+    free.push(buffer);
+    wake?.();
+  };
   const take = async () => {
-    while (free.length === 0 && buffers >= MAX_BUFFERS) await Promise.race(inFlight);
+    while (free.length === 0 && buffers >= MAX_BUFFERS) {
+      // A receiver gone with buffers still queued for it would leave them taken for good.
+      await Promise.race([new Promise<void>((resolve) => (wake = resolve)), receiver.result]);
+    }
     if (free.length > 0) return free.pop() as Buffer;
     buffers += 1;
     return Buffer.allocUnsafe(READ_BYTES);
   };
-  const settle = (chunk: Chunk, buffer: Buffer) => {
-    if (!chunk.dispatched || chunk.pending > 0) return;
-    free.push(buffer);
-    while (chunks.length > 0 && chunks[0].dispatched && chunks[0].pending === 0) {
-      transfer.bytesDone = (chunks.shift() as Chunk).end;
-    }
-    // Holes before the oldest unacknowledged chunk are done too.
-    if (chunks.length > 0) transfer.bytesDone = chunks[0].offset;
-    dest.digest.advance(transfer.bytesDone);
-    transfer.report();
-  };
   const ranges = dataRanges(source.extents, transfer.bytesDone, transfer.totalBytes);
-  const reads = readRanges(source.file, source.path, ranges, take);
-  for await (const { offset, chunk, buffer } of reads) {
+  for await (const { offset, chunk, buffer } of readRanges(
+    source.file,
+    source.path,
+    ranges,
+    take,
+  )) {
     signal?.throwIfAborted();
     source.digest.add(offset, chunk);
-    const state: Chunk = { offset, end: offset + chunk.length, pending: 0, dispatched: false };
-    chunks.push(state);
-    for (const [runStart, runEnd] of dataRuns(chunk)) {
+    const runs = dataRuns(chunk);
+    const entry = { offset, end: offset + chunk.length, sentEnd: 0 };
+    chunks.push(entry);
+    if (runs.length === 0) release(buffer);
+    receiver.batch();
+    for (const [index, [runStart, runEnd]] of runs.entries()) {
       const length = runEnd - runStart;
-      state.pending += 1;
-      const write = dest.sftp
-        .call<void>('write', dest.path, (cb) =>
-          dest.sftp.sftp.write(dest.handle, chunk, runStart, length, offset + runStart, cb),
-        )
-        .then(() => {
-          transfer.bytesSent += length;
-          diskCopyBytes.inc(length);
-          state.pending -= 1;
-          settle(state, buffer);
-        })
-        .finally(() => inFlight.delete(write));
-      // Failures are observed by Promise.race / Promise.all.
-      write.catch(() => undefined);
-      inFlight.add(write);
+      const header = { type: FRAME_DATA, length, offset: offset + runStart };
+      entry.sentEnd = header.offset + length;
+      await receiver.send(encodeFrameHeader(header));
+      await receiver.send(chunk.subarray(runStart, runEnd), () => {
+        transfer.bytesSent += length;
+        diskCopyBytes.inc(length);
+        if (index === runs.length - 1) release(buffer);
+      });
     }
-    state.dispatched = true;
-    settle(state, buffer);
+    receiver.flush();
   }
-  await Promise.all(inFlight);
 }
 
 function resumeOffset(resumeFrom: number, size: number): number {
@@ -349,56 +385,20 @@ function resumeOffset(resumeFrom: number, size: number): number {
   return resumeFrom - (resumeFrom % DIGEST_BLOCK_BYTES);
 }
 
-/**
- * Writes the image's data from `transfer.bytesDone` on into the destination file and returns the
- * destination's digest of the whole file.
- */
-async function upload(
-  conn: Client,
-  source: LocalImage,
-  dest: { path: string; instancesDir: string; digestCommand: readonly string[] },
-  transfer: Transfer,
-  signal?: AbortSignal,
-): Promise<DiskDigest> {
-  const { path } = dest;
-  const start = transfer.bytesDone;
-  const sftp = await openSftp(conn);
-  const existing = await confineRemotePath(sftp, dest.instancesDir, path);
-  if (start > 0 && existing === null) throw new ResumeTargetMissingError(path);
-  // A resume keeps [0, start) and cuts what an interrupted run may have left beyond it.
-  const handle = await sftp.call<Buffer>('open', path, (cb) =>
-    sftp.sftp.open(path, start > 0 ? 'r+' : 'w', { mode: source.mode & 0o777 }, cb),
-  );
-  const setSize = (bytes: number) =>
-    sftp.call<void>('truncate', path, (cb) => sftp.sftp.fsetstat(handle, { size: bytes }, cb));
-  await setSize(start);
-  const digest = new RemoteDigest(conn, dest.digestCommand, path, start);
-  await sendBlocks(source, { sftp, handle, path, digest }, transfer, signal);
-  await setSize(transfer.totalBytes);
-  const durable = async () => {
-    await sftp.call<void>('fsync', path, (cb) => sftp.sftp.ext_openssh_fsync(handle, cb));
-    await sftp.call<void>('close', path, (cb) => sftp.sftp.close(handle, cb));
-    transfer.bytesDone = transfer.totalBytes;
-    transfer.report(true);
-  };
-  // The content is final once sized: the destination hashes its tail while it is flushed.
-  const [remote] = await Promise.all([digest.finish(), durable()]);
-  return remote;
-}
-
 export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult> {
   const started = Date.now();
   const { dest, signal } = options;
   const sourcePath = await resolveInstancePath(options.instancesDir, options.source);
   const destPath = confineInstancePath(options.destInstancesDir, dest.path);
-  const digestCommand = options.destDigestCommand ?? [
+  const receiverCommand = options.destReceiverCommand ?? [
     'node',
-    join(projectRoot(), 'dist/activities/host/disk-digest.js'),
+    join(projectRoot(), 'dist/activities/host/disk-receiver.js'),
   ];
 
   const file = await open(sourcePath, 'r');
   let transfer: Transfer | undefined;
   let conn: Client | undefined;
+  let receiving: Promise<RemoteReceiver> | undefined;
   const onAbort = () => conn?.end();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -406,14 +406,32 @@ export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult
     const { size, mode } = await file.stat();
     const start = resumeOffset(options.resumeFrom ?? 0, size);
     transfer = new Transfer(start, size, options.onProgress);
+    // The receiver starts (and hashes its kept prefix) while this side does the same.
+    // A socket of our own, to write the SSH packets of a chunk in one system call.
+    const sock = dest.sock ?? connect({ host: dest.host, port: dest.port, noDelay: true });
+    receiving = connectSsh({ ...dest, sock }).then((connected) => {
+      conn = connected;
+      signal?.throwIfAborted();
+      const argv = [
+        ...receiverCommand,
+        ...['--instances-dir', options.destInstancesDir, '--resume-from', String(start)],
+        ...['--mode', (mode & 0o777).toString(8), destPath],
+      ];
+      return RemoteReceiver.start(connected, sock, argv, {
+        path: destPath,
+        instancesDir: options.destInstancesDir,
+      });
+    });
+    // Observed below; a failure here ends the copy before the receiver is awaited.
+    receiving.catch(() => undefined);
     const digest = new DigestBuilder();
     await hashRange(digest, file, sourcePath, { start: 0, end: start }, signal);
     const extents = await fileDataExtents(sourcePath, { start, end: size });
-    conn = await connectSsh(dest);
-    signal?.throwIfAborted();
-    const source = { file, path: sourcePath, mode, extents, digest };
-    const target = { path: destPath, instancesDir: options.destInstancesDir, digestCommand };
-    const remote = await upload(conn, source, target, transfer, signal);
+    const receiver = await receiving;
+    await sendBlocks({ file, path: sourcePath, extents, digest }, receiver, transfer, signal);
+    const remote = await receiver.finish(size);
+    transfer.bytesDone = size;
+    transfer.report(true);
     const local = digest.finish(size);
     if (local.digest !== remote.digest || local.size !== remote.size) {
       throw new ChecksumMismatchError(local, remote);
@@ -431,6 +449,8 @@ export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult
     throw error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // A connection still being made when the copy failed is closed once it is there.
+    await receiving?.catch(() => undefined);
     conn?.end();
     await file.close();
   }

@@ -3,15 +3,11 @@
  * 64 KiB blocks: holes are skipped without being read and zero blocks without being hashed. Two
  * files have the same digest iff they have the same size and bytes, whatever their allocation.
  *
- * Also a command for the other host, printing the digest as one JSON line:
- *   node disk-digest.js FILE             digest of FILE
- *   node disk-digest.js --follow FILE    digest of FILE while it is being written: each stdin line
- *                                        "<offset>" says bytes below offset are final, "end" that
- *                                        the whole file is; input ending without "end" fails
+ * Also a command printing the digest of a file as one JSON line, for manual checks:
+ *   node disk-digest.js FILE
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { fileDataExtents, type FileExtent } from '../../virt/qemu-img';
 
 export const DIGEST_ALGORITHM = 'ferry-sparse-sha256-v1';
@@ -175,39 +171,14 @@ export async function diskDigest(path: string, signal?: AbortSignal): Promise<Di
   }
 }
 
-/** The --follow mode: hashes each final prefix as it is announced on `input`. */
-export async function followDigest(path: string, input: NodeJS.ReadableStream) {
-  const file = await open(path, 'r');
-  try {
-    const builder = new DigestBuilder();
-    let hashed = 0;
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      if (line === 'end') {
-        const size = (await file.stat()).size;
-        await hashRange(builder, file, path, { start: hashed, end: size });
-        return builder.finish(size);
-      }
-      const final = Number(line);
-      if (!Number.isSafeInteger(final)) throw new Error(`bad --follow input: ${line}`);
-      const end = final - (final % DIGEST_BLOCK_BYTES);
-      await hashRange(builder, file, path, { start: hashed, end });
-      hashed = Math.max(hashed, end);
-    }
-    throw new Error('input ended before "end": the copy did not finish');
-  } finally {
-    await file.close();
-  }
-}
-
 if (require.main === module) {
   const args = process.argv.slice(2);
-  const follow = args[0] === '--follow';
-  const [path, ...extra] = follow ? args.slice(1) : args;
+  const [path, ...extra] = args;
   if (path === undefined || extra.length > 0) {
-    process.stderr.write('usage: node disk-digest.js [--follow] FILE\n');
+    process.stderr.write('usage: node disk-digest.js FILE\n');
     process.exit(2);
   }
-  (follow ? followDigest(path, process.stdin) : diskDigest(path)).then(
+  diskDigest(path).then(
     (digest) => process.stdout.write(`${JSON.stringify(digest)}\n`),
     (error: Error) => {
       process.stderr.write(`${error.message}\n`);

@@ -1,6 +1,16 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +64,7 @@ let srcDir: string;
 const dstDir = join(INSTANCES_DIR, 'copy-test');
 /** The same directory of host2, as this process sees it. */
 let dstDirHere: string;
-let digestCommand: string[];
+let receiverCommand: string[];
 
 const target = (): SshTarget => ({
   host: host2.address,
@@ -90,7 +100,7 @@ function copyOptions(name: string, extra: Partial<CopyDiskOptions> = {}): CopyDi
     dest: { ...target(), path: join(dstDir, name) },
     instancesDir: srcDir,
     destInstancesDir: dstDir,
-    destDigestCommand: digestCommand,
+    destReceiverCommand: receiverCommand,
     ...extra,
   };
 }
@@ -103,16 +113,16 @@ beforeAll(async () => {
   dstDirHere = rootNamespacePath(host2.rootPath, dstDir);
   await mkdir(srcDir, { recursive: true });
   await mkdir(dstDirHere, { recursive: true });
-  // The destination runs the compiled digest script, as it would from ferry's dist/ there.
+  // The destination runs the compiled receiver, as it would from ferry's dist/ there.
   // rootDir keeps the tree's layout, so the script finds what it imports from virt/.
   const outDir = join(root, 'ferry', 'dist');
   await execFileAsync(process.execPath, [
     require.resolve('typescript/bin/tsc'),
     ...['--outDir', outDir, '--rootDir', join(__dirname, '../..'), '--module', 'node16'],
     ...['--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict'],
-    join(__dirname, '../../activities/host/disk-digest.ts'),
+    join(__dirname, '../../activities/host/disk-receiver.ts'),
   ]);
-  digestCommand = [process.execPath, join(outDir, 'activities', 'host', 'disk-digest.js')];
+  receiverCommand = [process.execPath, join(outDir, 'activities', 'host', 'disk-receiver.js')];
 });
 
 afterAll(async () => {
@@ -239,6 +249,89 @@ describe('copyDisk', () => {
     expect(second.bytesSent).toBeLessThan(0.6 * data);
     expect(await sha256sum(dst)).toBe(await sha256sum(src));
     expect(second.digest).toBe((await diskDigest(src)).digest);
+  });
+
+  test('after a cut connection, resumes from the offset the receiver acknowledged', async () => {
+    const size = 512 * MiB;
+    const extents = Array.from({ length: 32 }, (_, i) => i * 16 + 5);
+    const data = await sparseImage(join(srcDir, 'cut.raw'), size, extents);
+    const [src, dst] = [join(srcDir, 'cut.raw'), join(dstDirHere, 'cut.raw')];
+    const sock = connect(host2.sshSocket);
+    let resumeFrom = 0;
+
+    // The injected failure: the connection is cut at the first progress report past half.
+    const first = copyDisk(
+      copyOptions('cut.raw', {
+        dest: { ...target(), sock, path: join(dstDir, 'cut.raw') },
+        onProgress: ({ bytesDone }) => {
+          if (resumeFrom > 0 || bytesDone < size / 2) return;
+          resumeFrom = bytesDone;
+          sock.destroy();
+        },
+      }),
+    );
+    await expect(first).rejects.toThrow();
+    expect(resumeFrom).toBeGreaterThanOrEqual(size / 2);
+    expect(resumeFrom).toBeLessThan(size);
+    // Every byte below the acknowledged offset is on the destination.
+    const prefix = async (path: string) => {
+      const { stdout } = await execFileAsync('sh', [
+        '-c',
+        'head -c "$1" "$2" | sha256sum',
+        'sh',
+        String(resumeFrom),
+        path,
+      ]);
+      return stdout;
+    };
+    expect(await prefix(dst)).toBe(await prefix(src));
+
+    const second = await copyDisk(copyOptions('cut.raw', { resumeFrom }));
+
+    expect(second.bytesSent).toBeGreaterThan(0);
+    expect(second.bytesSent).toBeLessThan(0.6 * data);
+    expect(await sha256sum(dst)).toBe(await sha256sum(src));
+    expect(second.digest).toBe((await diskDigest(src)).digest);
+  });
+
+  test('the receiver refuses a destination that leads out of its instances dir', async () => {
+    await sparseImage(join(srcDir, 'confined.raw'), MiB, [0]);
+    const outside = await mkdtemp(join(tmpdir(), 'ferry-outside-'));
+    await writeFile(join(outside, 'victim.raw'), 'keep');
+    await symlink(outside, join(dstDirHere, 'escape'));
+    await symlink(join(outside, 'victim.raw'), join(dstDirHere, 'victim.raw'));
+
+    await expect(
+      copyDisk({
+        ...copyOptions('confined.raw'),
+        dest: { ...target(), path: join(dstDir, 'escape', 'disk.raw') },
+      }),
+    ).rejects.toThrow(InstancePathError);
+    await expect(
+      copyDisk({
+        ...copyOptions('confined.raw'),
+        dest: { ...target(), path: join(dstDir, 'victim.raw') },
+      }),
+    ).rejects.toThrow(InstancePathError);
+    expect(await readdir(outside)).toEqual(['victim.raw']);
+    expect(await readFile(join(outside, 'victim.raw'), 'utf8')).toBe('keep');
+    await rm(outside, { recursive: true });
+  });
+
+  test('does not copy to a host whose key is not the pinned one', async () => {
+    await sparseImage(join(srcDir, 'pinned.raw'), MiB, [0]);
+
+    await expect(
+      copyDisk({
+        ...copyOptions('pinned.raw'),
+        dest: {
+          ...target(),
+          hostPublicKey: host1.sshHostPublicKey,
+          path: join(dstDir, 'pinned.raw'),
+        },
+      }),
+    ).rejects.toThrow(HostKeyMismatchError);
+    await expect(stat(join(dstDirHere, 'pinned.raw'))).rejects.toThrow(/ENOENT/);
   });
 
   test('a resume over a corrupted destination fails the checksum', async () => {

@@ -1,0 +1,186 @@
+/**
+ * The destination end of copyDisk, run there over SSH:
+ *   node disk-receiver.js --instances-dir DIR --resume-from OFFSET --mode MODE FILE
+ * Refuses a FILE outside DIR (also through symlinks), opens it (a fresh copy truncates it, a
+ * resume keeps [0, OFFSET) and cuts the rest), then reads frames (copy-frames.ts) from stdin,
+ * writes their data at their offsets (unsent blocks stay holes), hashes it on receipt, acknowledges
+ * the written prefix and, at the end frame, sizes the file, syncs it and prints its digest.
+ * See docs/disk-copy.md.
+ */
+import { readSync } from 'node:fs';
+import { lstat, open, realpath, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { confineInstancePath, InstancePathError, isInside } from '../../virt/instance-paths';
+import {
+  decodeFrameHeader,
+  FRAME_DATA,
+  FRAME_END,
+  FRAME_HEADER_BYTES,
+  MAX_FRAME_BYTES,
+  RECEIVER_EXIT,
+} from './copy-frames';
+import { DIGEST_BLOCK_BYTES, DigestBuilder, hashRange } from './disk-digest';
+
+class ReceiverExit extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The lexical check, then the file's parent resolved on this host; the file is no symlink. */
+async function confine(instancesDir: string, path: string): Promise<string> {
+  try {
+    const resolved = confineInstancePath(instancesDir, path);
+    const [realDir, realParent] = await Promise.all([
+      realpath(instancesDir),
+      realpath(dirname(resolved)),
+    ]);
+    if (realParent !== realDir && !isInside(realDir, realParent)) {
+      throw new InstancePathError(path, instancesDir, `parent resolves to ${realParent}`);
+    }
+    const stats = await lstat(resolved).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (stats?.isSymbolicLink()) throw new InstancePathError(path, instancesDir, 'is a symlink');
+    return resolved;
+  } catch (error) {
+    if (error instanceof InstancePathError) {
+      throw new ReceiverExit(RECEIVER_EXIT.pathRefused, error.message);
+    }
+    throw error;
+  }
+}
+
+async function openTarget(path: string, start: number, mode: number): Promise<FileHandle> {
+  if (start === 0) return open(path, 'w', mode);
+  try {
+    return await open(path, 'r+');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ReceiverExit(RECEIVER_EXIT.resumeTargetMissing, `${path} does not exist`);
+    }
+    throw error;
+  }
+}
+
+/** Fills `buffer` from `fd`; false when the input ended before the first byte. */
+function readFully(fd: number, buffer: Buffer): boolean {
+  let filled = 0;
+  while (filled < buffer.length) {
+    let n: number;
+    try {
+      n = readSync(fd, buffer, filled, buffer.length - filled, null);
+    } catch (error) {
+      // A non-blocking stdin: wait a moment for data.
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(PAUSE, 0, 0, 1);
+      continue;
+    }
+    if (n === 0) {
+      if (filled === 0) return false;
+      throw new Error('input ended inside a frame');
+    }
+    filled += n;
+  }
+  return true;
+}
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Reads frames from `input` (a file descriptor, read synchronously straight into the frame's
+ * buffer), hashes and writes their data, and acknowledges each written frame's end.
+ */
+export async function receive(
+  args: { instancesDir: string; path: string; start: number; mode: number },
+  input: number,
+  output: (line: string) => void,
+): Promise<void> {
+  const { start } = args;
+  if (!Number.isSafeInteger(start) || start < 0 || start % DIGEST_BLOCK_BYTES !== 0) {
+    throw new ReceiverExit(2, `resume offset ${start} is not a multiple of ${DIGEST_BLOCK_BYTES}`);
+  }
+  const path = await confine(args.instancesDir, args.path);
+  const file = await openTarget(path, start, args.mode);
+  try {
+    await file.truncate(start);
+    const digest = new DigestBuilder();
+    await hashRange(digest, file, path, { start: 0, end: start });
+    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    // Two buffers: a frame is written on libuv's pool while the next one is read and hashed.
+    const buffers = [Buffer.allocUnsafe(MAX_FRAME_BYTES), Buffer.allocUnsafe(MAX_FRAME_BYTES)];
+    /** The write of each buffer's last frame; each also waits for the frames before it. */
+    const writes: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
+    let turn = 0;
+    let next = start;
+    while (readFully(input, header)) {
+      const frame = decodeFrameHeader(header);
+      if (frame.offset < next) throw new Error(`frame at ${frame.offset} precedes ${next}`);
+      if (frame.type === FRAME_END && frame.length === 0) {
+        await writes[turn];
+        await file.truncate(frame.offset);
+        await file.sync();
+        output(`digest ${JSON.stringify(digest.finish(frame.offset))}`);
+        return;
+      }
+      if (frame.type !== FRAME_DATA || frame.length === 0 || frame.length > MAX_FRAME_BYTES) {
+        throw new Error(`bad frame: type ${frame.type}, ${frame.length} bytes`);
+      }
+      turn ^= 1;
+      await writes[turn];
+      const chunk = buffers[turn].subarray(0, frame.length);
+      if (!readFully(input, chunk)) throw new Error('input ended inside a frame');
+      digest.add(frame.offset, chunk);
+      const end = frame.offset + frame.length;
+      // Acknowledged in order: after this write and the one before it.
+      const previous = writes[turn ^ 1];
+      writes[turn] = Promise.all([
+        previous,
+        file.write(chunk, 0, chunk.length, frame.offset).then(({ bytesWritten }) => {
+          if (bytesWritten !== chunk.length) throw new Error(`short write at ${frame.offset}`);
+        }),
+      ]).then(() => output(`ack ${end}`));
+      // A failure is raised where the write is awaited.
+      writes[turn].catch(() => undefined);
+      next = end;
+    }
+    throw new Error('input ended before the end frame: the copy did not finish');
+  } finally {
+    await file.close();
+  }
+}
+
+if (require.main === module) {
+  const { values, positionals } = parseArgs({
+    options: {
+      'instances-dir': { type: 'string' },
+      'resume-from': { type: 'string', default: '0' },
+      mode: { type: 'string', default: '600' },
+    },
+    allowPositionals: true,
+  });
+  const [path] = positionals;
+  if (values['instances-dir'] === undefined || path === undefined || positionals.length > 1) {
+    process.stderr.write(
+      'usage: node disk-receiver.js --instances-dir DIR [--resume-from N] [--mode OCTAL] FILE\n',
+    );
+    process.exit(2);
+  }
+  const args = {
+    instancesDir: values['instances-dir'],
+    path,
+    start: Number(values['resume-from']),
+    mode: parseInt(values.mode, 8),
+  };
+  receive(args, 0, (line) => process.stdout.write(`${line}\n`)).then(
+    () => process.exit(0),
+    (error: Error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(error instanceof ReceiverExit ? error.status : 1);
+    },
+  );
+}
