@@ -68,6 +68,7 @@ function migrationFlags(settings: LiveMigrationSettings, copyDisks: boolean): nu
   if (copyDisks) flags |= MIGRATE.NON_SHARED_DISK;
   if (settings.permitAutoConverge) flags |= MIGRATE.AUTO_CONVERGE;
   if (settings.permitPostCopy) flags |= MIGRATE.POSTCOPY;
+  if (settings.withNativeTls) flags |= MIGRATE.TLS;
   return flags;
 }
 
