@@ -30,6 +30,7 @@ import {
 import { waitFor } from './processes';
 import { clientKeyPath, createHostKeys, knownHostsPath, type HostKeys } from './ssh-keys';
 import type { LabHost } from './state';
+import { installHostCertificates, type LabCa } from './tls-certificates';
 
 export interface PreparedHost extends HostIdentity {
   netns: string;
@@ -41,7 +42,11 @@ export function libvirtUri(rootPath: string): string {
 }
 
 /** Lays out a fresh host directory: private dirs, a copy of /etc/libvirt, configs and keys. */
-export async function prepareHost(stateDir: string, index: number): Promise<PreparedHost> {
+export async function prepareHost(
+  stateDir: string,
+  index: number,
+  ca: LabCa,
+): Promise<PreparedHost> {
   const name = hostName(index);
   const address = hostAddress(index);
   const rootPath = hostRootPath(stateDir, name);
@@ -60,6 +65,7 @@ export async function prepareHost(stateDir: string, index: number): Promise<Prep
   await writeFile(join(etcLibvirt, 'qemu.conf'), qemuConf(host), { mode: 0o600 });
   await writeFile(sshdConfigFile(rootPath), sshdConfig(host));
   const keys = await createHostKeys(name, address, rootPath);
+  await installHostCertificates(ca, host);
   return { ...host, netns: hostNetns(name), keys };
 }
 
@@ -105,7 +111,7 @@ export function describeHost(host: PreparedHost, pids: LabHost['pids']): LabHost
     netns: host.netns,
     rootPath: host.rootPath,
     libvirtUri: libvirtUri(host.rootPath),
-    libvirtUriInLab: `qemu+tcp://${host.address}/system`,
+    libvirtUriInLab: `qemu+tls://${host.address}/system`,
     hostUuid: host.hostUuid,
     instancesDir: INSTANCES_DIR,
     sshPort: SSH_PORT,
