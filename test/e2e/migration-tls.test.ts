@@ -1,0 +1,98 @@
+/**
+ * Encrypted migration streams on the lab: what a live block migration puts on the hosts' network,
+ * captured on the source's bridge port. A guest holds a known text in its memory (the dirtying
+ * loop's pattern) and on its disk; migrated with live_migration_with_native_tls the capture holds
+ * neither, migrated in clear it holds both. A destination without certificates is refused before
+ * anything moves.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bootLabInstance } from '../../lab/fleet';
+import { rootNamespacePath } from '../../lab/layout';
+import { QEMU_TLS_DIR } from '../../config/migration-tls';
+import { ferry } from '../support/ferry-cli';
+import { canRunLab } from '../support/lab';
+import { useLabStack } from '../support/lab-stack';
+import { bytesOfText, captureHostPort } from '../support/wire-capture';
+
+const describeLab = canRunLab ? describe : describe.skip;
+
+/** The guest rewrites DIRTY_MB of memory with its name, one per line (lab/guest-init.ts). */
+const GUEST = 'wire-canary';
+const MEMORY_TEXT = `${GUEST}\n`;
+const DIRTY_MB = 8;
+const DISK_TEXT = 'ferry-disk-canary\n';
+const DISK_DATA_MB = 16;
+const MiB = 1024 * 1024;
+
+describeLab('migration streams on the wire', () => {
+  const stack = useLabStack({ name: 'tls' });
+  const { domainsOn, diskOn, counting, diskDigest, instance } = stack;
+
+  /** Live-migrates the guest to `destHost` while capturing on `sourceHost`'s port. */
+  async function migrateCaptured(sourceHost: string, destHost: string) {
+    const capture = await captureHostPort(sourceHost, join(stack.dataDir, `${destHost}.pcap`));
+    const result = await ferry(
+      ['live-migrate', GUEST, '--host', destHost, '--wait', '--json'],
+      stack.env,
+    );
+    const { pcap, dropped } = await capture.stop();
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'completed', blockMigration: true });
+    return {
+      captured: pcap.length,
+      dropped,
+      memory: bytesOfText(pcap, MEMORY_TEXT),
+      disk: bytesOfText(pcap, DISK_TEXT),
+    };
+  }
+
+  it('refuses a destination without certificates, then moves the guest encrypted or in clear as set', async () => {
+    await bootLabInstance(stack.config, {
+      name: GUEST,
+      host: 'host1',
+      memoryMb: 128,
+      dirtyMb: DIRTY_MB,
+      diskMb: 64,
+      diskDataMb: DISK_DATA_MB,
+      diskDataText: DISK_TEXT,
+    });
+    await counting('host1', GUEST);
+    const digest = await diskDigest(diskOn('host1', GUEST));
+
+    // host3 loses its QEMU certificates: TLS is on (host1 has them), so host3 is refused.
+    await rm(rootNamespacePath(stack.host('host3').rootPath, QEMU_TLS_DIR), { recursive: true });
+    const refused = await ferry(
+      ['live-migrate', GUEST, '--host', 'host3', '--wait', '--json'],
+      stack.env,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(`${refused.stdout}${refused.stderr}`).toMatch(
+      /host3 has no TLS certificates for migration \(missing \/etc\/pki\/qemu\/ca-cert\.pem/,
+    );
+    expect(await domainsOn('host3')).not.toContain(GUEST);
+    expect((await instance(GUEST)).hostName).toBe('host1');
+    await counting('host1', GUEST);
+
+    const tls = await migrateCaptured('host1', 'host2');
+    await counting('host2', GUEST);
+    expect(await diskDigest(diskOn('host2', GUEST))).toBe(digest);
+
+    await stack.killAgent('host2');
+    await stack.startAgent('host2', { FERRY_LIVE_MIGRATION_WITH_NATIVE_TLS: 'false' });
+    const clear = await migrateCaptured('host2', 'host1');
+    await counting('host1', GUEST);
+    expect(await diskDigest(diskOn('host1', GUEST))).toBe(digest);
+    expect((await instance(GUEST)).hostName).toBe('host1');
+
+    process.stderr.write(`migration-tls capture bytes: ${JSON.stringify({ tls, clear })}\n`);
+    // Both captures carried the disk's data (more than DISK_DATA_MB) and lost no packet.
+    for (const capture of [tls, clear]) {
+      expect(capture.captured).toBeGreaterThan(DISK_DATA_MB * MiB);
+      expect(capture.dropped).toBe(0);
+    }
+    expect({ memory: tls.memory, disk: tls.disk }).toEqual({ memory: 0, disk: 0 });
+    expect(clear.memory).toBeGreaterThan((DIRTY_MB / 2) * MiB);
+    expect(clear.disk).toBeGreaterThan((DISK_DATA_MB / 2) * MiB);
+  });
+});
