@@ -32,14 +32,17 @@ describeLab('migration streams on the wire', () => {
   /** Live-migrates the guest to `destHost` while capturing on `sourceHost`'s port. */
   async function migrateCaptured(sourceHost: string, destHost: string) {
     const capture = await captureHostPort(sourceHost, join(stack.dataDir, `${destHost}.pcap`));
+    const started = Date.now();
     const result = await ferry(
       ['live-migrate', GUEST, '--host', destHost, '--wait', '--json'],
       stack.env,
     );
+    const seconds = (Date.now() - started) / 1000;
     const { pcap, dropped } = await capture.stop();
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'completed', blockMigration: true });
     return {
+      seconds,
       captured: pcap.length,
       dropped,
       memory: bytesOfText(pcap, MEMORY_TEXT),
