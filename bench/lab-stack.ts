@@ -49,7 +49,8 @@ export async function counting(host: LabHost, guest: string): Promise<void> {
 }
 
 /**
- * A live migration by hand: `virsh migrate --live --p2p --persistent --undefinesource`, after
+ * A live migration by hand: `virsh migrate --live --p2p --persistent --undefinesource --tls` (TLS
+ * as ferry's agents migrate on the lab, whose hosts have certificates), after
  * `mkdir` of the guest's directory (its console log) on the destination, which by hand too must
  * exist first. ferry's records follow the guest, so that its next request starts from the truth.
  */
@@ -59,7 +60,7 @@ export async function virshLiveMigrate(
   source: LabHost,
   dest: LabHost,
 ): Promise<void> {
-  const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
+  const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource', '--tls'];
   await runInHost(dest, ['mkdir', '-p', guestFiles(guest).dir]);
   await virsh(source, [...args, guest, dest.libvirtUriInLab]);
   await bench.db.instance.update({ where: { name: guest }, data: { hostName: dest.name } });
