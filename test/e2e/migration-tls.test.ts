@@ -40,9 +40,11 @@ describeLab('migration streams on the wire', () => {
     const seconds = (Date.now() - started) / 1000;
     const { pcap, dropped } = await capture.stop();
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'completed', blockMigration: true });
+    const state = JSON.parse(result.stdout);
+    expect(state).toMatchObject({ status: 'completed', blockMigration: true });
     return {
       seconds,
+      memoryProcessed: state.progress?.memoryProcessedBytes,
       captured: pcap.length,
       dropped,
       memory: bytesOfText(pcap, MEMORY_TEXT),
