@@ -11,6 +11,7 @@ import { BRIDGE_NETNS, defaultStateDir, hostsDir, relayDir, stateFile } from './
 import { findRelayPids, isLabProcess } from './liveness';
 import { likelyCreatedMountPoints, removeMountPoints } from './mount-points';
 import { deleteNamespace, listLabNamespaces, namespacePids } from './network';
+import { labCaDir } from './tls-certificates';
 import { stopProcesses } from './processes';
 import { readState, type LabState } from './state';
 
@@ -44,6 +45,7 @@ async function removeStateDir(stateDir: string): Promise<void> {
     `${stateFile(stateDir)}.tmp`,
     hostsDir(stateDir),
     relayDir(stateDir),
+    labCaDir(stateDir),
   ];
   for (const path of written) await rm(path, { recursive: true, force: true });
   await rmdir(stateDir).catch(() => undefined);
