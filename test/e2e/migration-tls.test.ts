@@ -2,8 +2,8 @@
  * Encrypted migration streams on the lab: what a live block migration puts on the hosts' network,
  * captured on the source's bridge port. A guest holds a known text in its memory (the dirtying
  * loop's pattern) and on its disk; migrated with live_migration_with_native_tls the capture holds
- * neither, migrated in clear it holds both. A destination without certificates is refused before
- * anything moves.
+ * neither, migrated in clear it holds both. A host without certificates, destination or source, is
+ * refused before anything moves.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ describeLab('migration streams on the wire', () => {
     };
   }
 
-  it('refuses a destination without certificates, then moves the guest encrypted or in clear as set', async () => {
+  it('refuses a host without certificates at either end, then moves the guest encrypted or in clear as set', async () => {
     await bootLabInstance(stack.config, {
       name: GUEST,
       host: 'host1',
@@ -78,6 +78,19 @@ describeLab('migration streams on the wire', () => {
     expect(await domainsOn('host3')).not.toContain(GUEST);
     expect((await instance(GUEST)).hostName).toBe('host1');
     await counting('host1', GUEST);
+    // Nor does host3 send in clear: its agent has TLS on (it started with certificates).
+    await bootLabInstance(stack.config, { name: 'stranded', host: 'host3' });
+    const stranded = await ferry(
+      ['live-migrate', 'stranded', '--host', 'host1', '--wait'],
+      stack.env,
+    );
+    expect(stranded.code).not.toBe(0);
+    expect(`${stranded.stdout}${stranded.stderr}`).toMatch(
+      /live_migration_with_native_tls is on but host3 has no TLS certificates for migration/,
+    );
+    expect(await domainsOn('host1')).not.toContain('stranded');
+    expect((await instance('stranded')).hostName).toBe('host3');
+    await counting('host3', 'stranded');
 
     const tls = await migrateCaptured('host1', 'host2');
     await counting('host2', GUEST);
