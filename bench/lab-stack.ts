@@ -49,10 +49,10 @@ export async function counting(host: LabHost, guest: string): Promise<void> {
 }
 
 /**
- * A live migration by hand: `virsh migrate --live --p2p --persistent --undefinesource` and
- * `extraArgs`, after `mkdir` of the guest's directory (its console log) on the destination, which
- * by hand too must exist first. ferry's records follow the guest, so that its next request starts
- * from the truth.
+ * A live migration by hand: `virsh migrate --live --p2p --persistent --undefinesource --tls` (TLS
+ * as ferry's agents migrate on the lab, whose hosts have certificates) and `extraArgs`, after
+ * `mkdir` of the guest's directory (its console log) on the destination, which by hand too must
+ * exist first. ferry's records follow the guest, so that its next request starts from the truth.
  */
 export async function virshLiveMigrate(
   bench: LabBench,
@@ -61,7 +61,8 @@ export async function virshLiveMigrate(
   dest: LabHost,
   extraArgs: string[] = [],
 ): Promise<void> {
-  const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource', ...extraArgs];
+  const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource', '--tls'];
+  args.push(...extraArgs);
   await runInHost(dest, ['mkdir', '-p', guestFiles(guest).dir]);
   await virsh(source, [...args, guest, dest.libvirtUriInLab]);
   await bench.db.instance.update({ where: { name: guest }, data: { hostName: dest.name } });

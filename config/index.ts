@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { projectRoot } from './project-root';
+import { hasMigrationTlsCertificates } from './migration-tls';
 
 /** A role an API token carries: admins may migrate, members may resize, confirm and revert. */
 export type ApiRole = 'admin' | 'member';
@@ -43,6 +44,8 @@ export interface FerryConfig {
   liveMigrationBandwidthMiBs: number;
   liveMigrationPermitPostCopy: boolean;
   liveMigrationPermitAutoConverge: boolean;
+  /** Encrypt migration streams (VIR_MIGRATE_TLS); default: whether the host has certificates. */
+  liveMigrationWithNativeTls: boolean;
   schedulerMaxAttempts: number;
   /** Seconds between two heartbeats of every host's agent (Nova's report_interval). */
   reportIntervalSeconds: number;
@@ -461,6 +464,17 @@ export const OPTIONS = [
     parse: boolean,
     describe: 'Let QEMU throttle the guest CPU so a busy guest converges',
     shownDefault: 'false',
+    appliesTo: 'host agent',
+  }),
+  option({
+    key: 'liveMigrationWithNativeTls',
+    env: 'FERRY_LIVE_MIGRATION_WITH_NATIVE_TLS',
+    file: 'live_migration_with_native_tls',
+    default: () => hasMigrationTlsCertificates(),
+    parse: boolean,
+    describe:
+      'Encrypt memory and disk streams with QEMU TLS; a host without certificates is refused',
+    shownDefault: 'true if certificates',
     appliesTo: 'host agent',
   }),
   option({

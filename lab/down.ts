@@ -18,6 +18,7 @@ import {
 import { findRelayPids, isLabProcess } from './liveness';
 import { likelyCreatedMountPoints, removeMountPoints } from './mount-points';
 import { deleteNamespace, listLabNamespaces, namespacePids } from './network';
+import { labCaDir } from './tls-certificates';
 import { stopProcesses } from './processes';
 import { readState, type LabState } from './state';
 
@@ -51,6 +52,7 @@ async function removeStateDir(stateDir: string): Promise<void> {
     `${stateFile(stateDir)}.tmp`,
     hostsDir(stateDir),
     relayDir(stateDir),
+    labCaDir(stateDir),
     dirname(sharedInstancesDir(stateDir)),
   ];
   for (const path of written) await rm(path, { recursive: true, force: true });

@@ -23,6 +23,8 @@ export interface BootGuestOptions {
    * it), so a copy of the disk can be checked against the original.
    */
   diskDataMb?: number;
+  /** Fill those MiB with this text repeated instead of random bytes (to look for it on the wire). */
+  diskDataText?: string;
   /** MiB of guest memory to rewrite in a loop. */
   dirtyMb?: number;
   memoryMb?: number;
@@ -117,7 +119,18 @@ function checkOptions(options: BootGuestOptions, memoryMb: number, dirtyMb: numb
 
 const MiB = 1024 * 1024;
 
-async function createGuestDisk(disk: string, sizeMb: number, dataMb: number): Promise<void> {
+/** One MiB of disk data: random, or `text` repeated. */
+function dataChunk(text: string | undefined): Buffer {
+  if (text === undefined || text === '') return randomBytes(MiB);
+  return Buffer.from(text.repeat(Math.ceil(MiB / Buffer.byteLength(text)))).subarray(0, MiB);
+}
+
+async function createGuestDisk(
+  disk: string,
+  sizeMb: number,
+  dataMb: number,
+  dataText: string | undefined,
+): Promise<void> {
   if (dataMb === 0) {
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, `${sizeMb}M`]);
     return;
@@ -126,7 +139,8 @@ async function createGuestDisk(disk: string, sizeMb: number, dataMb: number): Pr
   const file = await open(raw, 'w');
   try {
     await file.truncate(sizeMb * MiB);
-    for (let mb = 0; mb < dataMb; mb++) await file.write(randomBytes(MiB), 0, MiB, (1 + mb) * MiB);
+    for (let mb = 0; mb < dataMb; mb++)
+      await file.write(dataChunk(dataText), 0, MiB, (1 + mb) * MiB);
   } finally {
     await file.close();
   }
@@ -154,7 +168,7 @@ export async function bootGuest(options: BootGuestOptions): Promise<LabGuest> {
   const withDisk = options.diskMb !== undefined;
   if (withDisk) {
     const disk = rootNamespacePath(host.rootPath, guestFiles(options.name).disk);
-    await createGuestDisk(disk, options.diskMb ?? 0, options.diskDataMb ?? 0);
+    await createGuestDisk(disk, options.diskMb ?? 0, options.diskDataMb ?? 0, options.diskDataText);
   }
   // The definition goes to libvirt, not into the instance dir: ferry's clean-ups expect to find
   // there only what the domain names.

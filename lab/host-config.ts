@@ -1,5 +1,6 @@
 /** Configuration files of one lab host's libvirtd, QEMU driver and sshd. */
 import { join } from 'node:path';
+import { QEMU_TLS_DIR } from '../config/migration-tls';
 import { rootNamespacePath } from './layout';
 
 export interface HostIdentity {
@@ -20,10 +21,9 @@ function conf(settings: Record<string, string | number>): string {
 
 export function libvirtdConf(host: HostIdentity): string {
   return conf({
-    listen_tls: 0,
-    listen_tcp: 1,
+    listen_tls: 1,
+    listen_tcp: 0,
     listen_addr: host.address,
-    auth_tcp: 'none',
     unix_sock_dir: '/run/libvirt',
     host_uuid: host.hostUuid,
     log_outputs: '3:file:/var/log/libvirt/libvirtd.log',
@@ -39,6 +39,8 @@ export function qemuConf(host: HostIdentity): string {
     stdio_handler: 'file',
     migration_address: host.address,
     migration_host: host.address,
+    default_tls_x509_cert_dir: QEMU_TLS_DIR,
+    default_tls_x509_verify: 1,
   });
 }
 

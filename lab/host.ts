@@ -31,6 +31,7 @@ import {
 import { waitFor } from './processes';
 import { clientKeyPath, createHostKeys, knownHostsPath, type HostKeys } from './ssh-keys';
 import type { LabHost } from './state';
+import { installHostCertificates, type LabCa } from './tls-certificates';
 
 export interface PreparedHost extends HostIdentity {
   netns: string;
@@ -60,6 +61,7 @@ export async function prepareHost(
   stateDir: string,
   index: number,
   sharedStorage: boolean,
+  ca: LabCa,
 ): Promise<PreparedHost> {
   const name = hostName(index);
   const address = hostAddress(index);
@@ -83,6 +85,7 @@ export async function prepareHost(
   await writeFile(join(etcLibvirt, 'qemu.conf'), qemuConf(host), { mode: 0o600 });
   await writeFile(sshdConfigFile(rootPath), sshdConfig(host));
   const keys = await createHostKeys(name, address, rootPath);
+  await installHostCertificates(ca, host);
   return { ...host, netns: hostNetns(name), keys };
 }
 
@@ -128,7 +131,7 @@ export function describeHost(host: PreparedHost, pids: LabHost['pids']): LabHost
     netns: host.netns,
     rootPath: host.rootPath,
     libvirtUri: libvirtUri(host.rootPath),
-    libvirtUriInLab: `qemu+tcp://${host.address}/system`,
+    libvirtUriInLab: `qemu+tls://${host.address}/system`,
     hostUuid: host.hostUuid,
     instancesDir: INSTANCES_DIR,
     sshPort: SSH_PORT,

@@ -18,6 +18,7 @@ export const INSTANCES_DIR = '/var/lib/ferry/instances';
 /** Directories each host gets its own copy of, bind-mounted at the same path inside the host. */
 export const HOST_PRIVATE_DIRS = [
   '/etc/libvirt',
+  '/etc/pki',
   '/var/lib/libvirt',
   '/var/log/libvirt',
   '/var/cache/libvirt',

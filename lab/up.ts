@@ -24,6 +24,7 @@ import {
 } from './relays';
 import { writeTrust } from './ssh-keys';
 import { readState, writeState, type LabHost, type LabState } from './state';
+import { createLabCa } from './tls-certificates';
 
 export interface LabUpOptions {
   /** Number of hosts, host1..hostN (default 2). */
@@ -84,10 +85,11 @@ async function startHosts(state: LabState, prepared: PreparedHost[]): Promise<La
 
 async function startLab(state: LabState, count: number, targets: RelayTargets): Promise<LabState> {
   await createBridge();
+  const ca = await createLabCa(state.stateDir);
   const indexes = Array.from({ length: count }, (_, i) => i + 1);
   const prepared = await allSettled(
     indexes.map(async (index) => {
-      const host = await prepareHost(state.stateDir, index, state.sharedStorage === true);
+      const host = await prepareHost(state.stateDir, index, state.sharedStorage === true, ca);
       await createHostNetwork(host.name, host.netns, host.address);
       return host;
     }),

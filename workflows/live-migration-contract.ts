@@ -75,6 +75,11 @@ export interface SourceFacts {
   /** Serial and console log files of the domain inside the instances dir. */
   consoleFiles: string[];
   memoryMiB: number;
+  /**
+   * Whether the source migrates with QEMU's native TLS, so the destination needs certificates.
+   * Absent in pre-checks recorded before it was added: those migrate in clear.
+   */
+  nativeTls?: boolean;
   hypervisorType: string;
   hypervisorVersion: number;
   arch: string;

@@ -10,7 +10,12 @@ export const HOSTS_ADD = defineCommand({
       type: 'string',
       value: 'URI',
       required: true,
-      description: "the host's libvirt, as the control plane reaches it",
+      description: "the host's libvirt, as agents and peers reach it: qemu+tls:// or qemu+ssh://",
+    },
+    'allow-insecure-tcp': {
+      type: 'boolean',
+      default: false,
+      description: 'accept qemu+tcp://, which anyone on the network can drive (a lab only)',
     },
     'ssh-address': {
       type: 'string',
@@ -34,7 +39,7 @@ export const HOSTS_ADD = defineCommand({
     json: JSON_OUTPUT,
   },
   example:
-    'ferry hosts add compute7 --libvirt-uri qemu+tcp://10.0.0.7/system --ssh-address 10.0.0.7',
+    'ferry hosts add compute7 --libvirt-uri qemu+tls://10.0.0.7/system --ssh-address 10.0.0.7',
 });
 
 export const HOSTS_LIST = defineCommand({

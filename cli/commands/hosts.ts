@@ -51,7 +51,14 @@ async function addHost(config: FerryConfig, args: string[]): Promise<string> {
   const libvirtUri = values['libvirt-uri'];
   if (!libvirtUri || !/^[a-z0-9+]+:\/\//.test(libvirtUri)) {
     throw new UsageError(
-      '--libvirt-uri: a libvirt URI such as qemu+tcp://ADDRESS/system is required',
+      '--libvirt-uri: a libvirt URI such as qemu+tls://ADDRESS/system is required',
+    );
+  }
+  if (libvirtUri.startsWith('qemu+tcp://') && !values['allow-insecure-tcp']) {
+    throw new UsageError(
+      `--libvirt-uri ${libvirtUri}: qemu+tcp:// has no encryption and, with auth_tcp = "none", ` +
+        'no authentication: anyone on the network could drive the host. Use qemu+tls:// ' +
+        '(certificates: docs/live-migration.md) or qemu+ssh://, or --allow-insecure-tcp in a lab',
     );
   }
   const sshPort = Number(values['ssh-port']);

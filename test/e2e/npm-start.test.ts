@@ -188,8 +188,8 @@ describe('npm start on a machine with no hosts', () => {
       );
       const hosts = JSON.parse((await ferry(['hosts', 'list', '--json'], env)).stdout);
       expect(hosts.map((h: { libvirtUri: string }) => h.libvirtUri)).toEqual([
-        'qemu+tcp://10.77.0.11/system',
-        'qemu+tcp://10.77.0.12/system',
+        'qemu+tls://10.77.0.11/system',
+        'qemu+tls://10.77.0.12/system',
       ]);
 
       await interruptAndCheckClean(start);

@@ -22,7 +22,7 @@ describe('ferry CLI', () => {
           'add',
           'cmp-a',
           '--libvirt-uri',
-          'qemu+tcp://10.77.0.11/system',
+          'qemu+tls://10.77.0.11/system',
           '--ssh-address',
           '10.77.0.11',
           '--ssh-host-key',
@@ -67,6 +67,10 @@ describe('ferry CLI', () => {
       ['hosts', 'add', 'cmp-b', '--libvirt-uri', 'test:///default', '--instances-dir', 'rel'],
       /--instances-dir/,
     ],
+    [
+      ['hosts', 'add', 'cmp-b', '--libvirt-uri', 'qemu+tcp://10.77.0.12/system'],
+      /qemu\+tcp:\/\/ has no encryption .* --allow-insecure-tcp/,
+    ],
     [['hosts', 'frobnicate'], /usage: ferry hosts/],
     [['teleport'], /unknown command "teleport"/],
   ])('refuses %j with exit 2 and one line naming the problem', async (args, message) => {
@@ -75,6 +79,13 @@ describe('ferry CLI', () => {
     expect(result.stderr).toMatch(message);
     expect(result.stderr.startsWith('ferry: ')).toBe(true);
     expect(JSON.parse((await ferry(['hosts', 'list', '--json'], env)).stdout)).toHaveLength(1);
+  });
+
+  it('adds a qemu+tcp:// host only when told it is insecure on purpose', async () => {
+    const args = ['hosts', 'add', 'cmp-lab', '--libvirt-uri', 'qemu+tcp://10.77.0.13/system'];
+    expect(await ferry([...args, '--allow-insecure-tcp'], env)).toMatchObject({ code: 0 });
+    const listed = JSON.parse((await ferry(['hosts', 'list', '--json'], env)).stdout);
+    expect(listed.map((host: { name: string }) => host.name)).toContain('cmp-lab');
   });
 
   it('stops on an invalid setting, naming the variable', async () => {

@@ -214,10 +214,10 @@ export function useLabStack(options: LabStackOptions) {
       const agents = JSON.parse(await readFile(agentsFile(), 'utf8'));
       process.kill(agents[hostName], 'SIGKILL');
     },
-    /** A new agent on the host, in place of one killed. */
-    async startAgent(hostName: string): Promise<void> {
+    /** A new agent on the host, in place of one killed; `settings` added to its environment. */
+    async startAgent(hostName: string, settings: Record<string, string> = {}): Promise<void> {
       const agents = JSON.parse(await readFile(agentsFile(), 'utf8'));
-      const restarted = startLabAgents([host(hostName)], config, agentEnv);
+      const restarted = startLabAgents([host(hostName)], config, { ...agentEnv, ...settings });
       await writeFile(agentsFile(), JSON.stringify({ ...agents, ...restarted }));
     },
     /**

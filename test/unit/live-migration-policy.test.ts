@@ -18,6 +18,7 @@ import {
   type LiveMigrationSettings,
 } from '../../activities/host/live-migration/settings';
 import { loadConfig } from '../../config';
+import { hasMigrationTlsCertificates } from '../../config/migration-tls';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
@@ -57,6 +58,7 @@ describe('the settings', () => {
       bandwidthMiBs: 0,
       permitPostCopy: false,
       permitAutoConverge: false,
+      withNativeTls: hasMigrationTlsCertificates(),
       monitorIntervalMs: 500,
       progressSaveIntervalMs: 5000,
     });
@@ -74,6 +76,7 @@ describe('the settings', () => {
       FERRY_LIVE_MIGRATION_BANDWIDTH: '64',
       FERRY_LIVE_MIGRATION_PERMIT_POST_COPY: 'true',
       FERRY_LIVE_MIGRATION_PERMIT_AUTO_CONVERGE: 'true',
+      FERRY_LIVE_MIGRATION_WITH_NATIVE_TLS: 'false',
     });
     expect(liveMigrationSettings(config)).toEqual({
       completionTimeoutPerGiB: 150,
@@ -85,6 +88,7 @@ describe('the settings', () => {
       bandwidthMiBs: 64,
       permitPostCopy: true,
       permitAutoConverge: true,
+      withNativeTls: false,
       monitorIntervalMs: 500,
       progressSaveIntervalMs: 5000,
     });

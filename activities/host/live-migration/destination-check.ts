@@ -9,6 +9,7 @@ import { InstancePathError, confineInstancePath } from '../../../virt/instance-p
 import { CPU_COMPARE, isLibvirtError } from '../../../virt/libvirt/binding';
 import type { HypervisorConnection as Connection } from '../../../virt/driver';
 import { findDomain, findDomainByName } from '../../../virt/libvirt/domain-lookup';
+import { missingTlsFiles } from '../../../config/migration-tls';
 import { migrationFailure } from './failures';
 import { writeStorageProbe } from './storage-probe';
 
@@ -117,6 +118,18 @@ async function checkNoDomain(
   );
 }
 
+/** A source migrating with TLS needs QEMU's server credentials here: never a clear fallback. */
+function checkTlsCredentials(context: DestinationContext, source: SourceFacts): void {
+  if (!source.nativeTls) return;
+  const missing = missingTlsFiles('destination');
+  if (missing.length === 0) return;
+  throw migrationFailure(
+    'MigrationPreCheckError',
+    `the source migrates with TLS (live_migration_with_native_tls) but ${context.hostName} has ` +
+      `no TLS certificates for migration (missing ${missing.join(', ')})`,
+  );
+}
+
 function checkDiskPaths(context: DestinationContext, source: SourceFacts): void {
   for (const disk of source.disks) {
     try {
@@ -137,6 +150,7 @@ export function checkDestination(
   request: DestinationCheckRequest,
 ): Promise<DestinationCheck> {
   return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
+    checkTlsCredentials(context, request.source);
     await checkHypervisor(context, conn, request.source);
     await checkCpu(context, conn, request.source);
     checkMemory(context, request.source);

@@ -79,6 +79,7 @@ function migrationFlags(settings: LiveMigrationSettings, request: LiveMigrateReq
   if (sharesDisks(request)) flags |= MIGRATE.UNSAFE;
   if (settings.permitAutoConverge) flags |= MIGRATE.AUTO_CONVERGE;
   if (settings.permitPostCopy) flags |= MIGRATE.POSTCOPY;
+  if (settings.withNativeTls) flags |= MIGRATE.TLS;
   return flags;
 }
 

@@ -16,6 +16,8 @@ export interface LiveMigrationSettings {
   bandwidthMiBs: number;
   permitPostCopy: boolean;
   permitAutoConverge: boolean;
+  /** Encrypt the migration streams (VIR_MIGRATE_TLS); a host without certificates is refused. */
+  withNativeTls: boolean;
   /** How often the monitor reads the job's stats and heartbeats (Nova: 0.5 s). */
   monitorIntervalMs: number;
   /** How often the monitor signals progress to the workflow, which saves it (Nova: 5 s). */
@@ -37,6 +39,7 @@ export function liveMigrationSettings(
     | 'liveMigrationBandwidthMiBs'
     | 'liveMigrationPermitPostCopy'
     | 'liveMigrationPermitAutoConverge'
+    | 'liveMigrationWithNativeTls'
   >,
 ): LiveMigrationSettings {
   return {
@@ -49,6 +52,7 @@ export function liveMigrationSettings(
     bandwidthMiBs: config.liveMigrationBandwidthMiBs,
     permitPostCopy: config.liveMigrationPermitPostCopy,
     permitAutoConverge: config.liveMigrationPermitAutoConverge,
+    withNativeTls: config.liveMigrationWithNativeTls,
     monitorIntervalMs: MONITOR_INTERVAL_MS,
     progressSaveIntervalMs: PROGRESS_SAVE_INTERVAL_MS,
   };

@@ -9,11 +9,12 @@ import type { HypervisorDomain as Domain } from '../../../virt/driver';
 import { qemuImgInfo } from '../../../virt/qemu-img';
 import { currentJob, findDomain, jobActive } from '../../../virt/libvirt/domain-lookup';
 import { parseDomainXml, type DomainDisk } from '../../../virt/libvirt/live-migration-xml';
+import { missingTlsFiles } from '../../../config/migration-tls';
 import { migrationFailure } from './failures';
 
 type SourceContext = Pick<
   HostAgentContext,
-  'hostName' | 'hypervisor' | 'libvirtUri' | 'instancesDir'
+  'hostName' | 'hypervisor' | 'libvirtUri' | 'instancesDir' | 'liveMigration'
 >;
 
 const STATE_NAMES: Record<number, string> = Object.fromEntries(
@@ -94,11 +95,24 @@ async function sourceFacts(
   };
 }
 
-export function checkSource(
+/** With TLS required, this host must hold QEMU's client credentials: never a clear fallback. */
+function checkTlsCredentials(context: SourceContext): void {
+  if (!context.liveMigration.withNativeTls) return;
+  const missing = missingTlsFiles('source');
+  if (missing.length === 0) return;
+  throw migrationFailure(
+    'MigrationPreCheckError',
+    `live_migration_with_native_tls is on but ${context.hostName} has no TLS certificates for ` +
+      `migration (missing ${missing.join(', ')})`,
+  );
+}
+
+export async function checkSource(
   context: SourceContext,
   request: { instanceUuid: string },
 ): Promise<SourceFacts> {
-  return context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
+  checkTlsCredentials(context);
+  return await context.hypervisor.withConnection(context.libvirtUri, async (conn) => {
     const domain = await findDomain(conn, request.instanceUuid);
     if (!domain) {
       throw migrationFailure(
@@ -112,6 +126,7 @@ export function checkSource(
       const hypervisor = await hypervisorInfo(conn);
       return {
         ...facts,
+        nativeTls: context.liveMigration.withNativeTls,
         hypervisorType: hypervisor.hypervisorType,
         hypervisorVersion: hypervisor.hypervisorVersion,
         arch: hypervisor.arch,
