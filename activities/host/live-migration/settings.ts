@@ -15,6 +15,12 @@ export interface LiveMigrationSettings {
   /** MiB/s; 0 = unlimited. */
   bandwidthMiBs: number;
   permitPostCopy: boolean;
+  /** MiB/s of the post-copy phase; 0 = unlimited. */
+  postCopyBandwidthMiBs: number;
+  /** A post-copy that moves no data for this long has lost its link: it is paused to be resumed. */
+  postCopyStallTimeoutSeconds: number;
+  /** How long a paused (failed) post-copy is retried until it resumes (docs/live-migration.md). */
+  postCopyResumeTimeoutSeconds: number;
   permitAutoConverge: boolean;
   /** How often the monitor reads the job's stats and heartbeats (Nova: 0.5 s). */
   monitorIntervalMs: number;
@@ -36,6 +42,9 @@ export function liveMigrationSettings(
     | 'liveMigrationDowntimeDelayPerGiB'
     | 'liveMigrationBandwidthMiBs'
     | 'liveMigrationPermitPostCopy'
+    | 'liveMigrationPostCopyBandwidthMiBs'
+    | 'liveMigrationPostCopyStallTimeoutSeconds'
+    | 'liveMigrationPostCopyResumeTimeoutSeconds'
     | 'liveMigrationPermitAutoConverge'
   >,
 ): LiveMigrationSettings {
@@ -48,6 +57,9 @@ export function liveMigrationSettings(
     downtimeDelayPerGiB: config.liveMigrationDowntimeDelayPerGiB,
     bandwidthMiBs: config.liveMigrationBandwidthMiBs,
     permitPostCopy: config.liveMigrationPermitPostCopy,
+    postCopyBandwidthMiBs: config.liveMigrationPostCopyBandwidthMiBs,
+    postCopyStallTimeoutSeconds: config.liveMigrationPostCopyStallTimeoutSeconds,
+    postCopyResumeTimeoutSeconds: config.liveMigrationPostCopyResumeTimeoutSeconds,
     permitAutoConverge: config.liveMigrationPermitAutoConverge,
     monitorIntervalMs: MONITOR_INTERVAL_MS,
     progressSaveIntervalMs: PROGRESS_SAVE_INTERVAL_MS,
