@@ -406,6 +406,11 @@ describe('decide: a post-copy that lost its link (post-copy stall timeout 10 s)'
     expect(pauses(actions)).toEqual([false, false, false, false, false, false]);
   });
 
+  it('never pauses one with no data left (its last handshake)', () => {
+    const { actions } = run(plan, [observe(1_000, 0, true), observe(60_000, 0, true)]);
+    expect(pauses(actions)).toEqual([false, false]);
+  });
+
   it('leaves a pre-copy that moves nothing to the progress timeout', () => {
     const { actions } = run(plan, [observe(1_000, 500 * MIB), observe(60_000, 500 * MIB)]);
     expect(pauses(actions)).toEqual([false, false]);

@@ -11,8 +11,8 @@
  *   can hurry a job still setting up);
  * - stall: data remaining has not dropped below its lowest value for the progress timeout
  *   (never during post-copy);
- * - post-copy stall (ferry's own): a post-copy whose data processed has not grown for the
- *   post-copy stall timeout has lost its link; it is paused once (libvirt's post-copy failed
+ * - post-copy stall (ferry's own): a post-copy with data left whose data processed has not grown
+ *   for the post-copy stall timeout has lost its link; it is paused once (libvirt's post-copy failed
  *   state), to be resumed when the link is back (docs/live-migration.md, "Post-copy recovery");
  * - progress: 100 − the remaining percentage of all data.
  */
@@ -192,6 +192,7 @@ export function decide(
   if (
     postCopy &&
     !state.postCopyPaused &&
+    (observation.dataRemaining ?? 0) > 0 &&
     state.postCopyProcessed !== null &&
     elapsedMs - state.postCopyMovedAtMs > plan.postCopyStallMs
   ) {
