@@ -43,6 +43,9 @@ export interface FerryConfig {
   liveMigrationDowntimeDelayPerGiB: number;
   liveMigrationBandwidthMiBs: number;
   liveMigrationPermitPostCopy: boolean;
+  liveMigrationPostCopyBandwidthMiBs: number;
+  liveMigrationPostCopyStallTimeoutSeconds: number;
+  liveMigrationPostCopyResumeTimeoutSeconds: number;
   liveMigrationPermitAutoConverge: boolean;
   /** Encrypt migration streams (VIR_MIGRATE_TLS); default: whether the host has certificates. */
   liveMigrationWithNativeTls: boolean;
@@ -454,6 +457,37 @@ export const OPTIONS = [
     parse: boolean,
     describe: 'Force-complete may switch to post-copy (else it pauses the guest)',
     shownDefault: 'false',
+    appliesTo: 'host agent',
+  }),
+  option({
+    key: 'liveMigrationPostCopyBandwidthMiBs',
+    env: 'FERRY_LIVE_MIGRATION_POSTCOPY_BANDWIDTH',
+    file: 'live_migration_postcopy_bandwidth',
+    default: fixed(0),
+    parse: integer(0),
+    describe: 'Bandwidth cap of the post-copy phase in MiB/s; 0 = unlimited',
+    shownDefault: '0',
+    appliesTo: 'host agent',
+  }),
+  option({
+    key: 'liveMigrationPostCopyStallTimeoutSeconds',
+    env: 'FERRY_LIVE_MIGRATION_POSTCOPY_STALL_TIMEOUT',
+    file: 'live_migration_postcopy_stall_timeout',
+    default: fixed(10),
+    parse: integer(1),
+    describe:
+      'Seconds a post-copy may move no data before its link counts as broken and it is paused',
+    shownDefault: '10',
+    appliesTo: 'host agent',
+  }),
+  option({
+    key: 'liveMigrationPostCopyResumeTimeoutSeconds',
+    env: 'FERRY_LIVE_MIGRATION_POSTCOPY_RESUME_TIMEOUT',
+    file: 'live_migration_postcopy_resume_timeout',
+    default: fixed(300),
+    parse: integer(0),
+    describe: 'Seconds a broken post-copy is retried until it resumes; then the instance is ERROR',
+    shownDefault: '300',
     appliesTo: 'host agent',
   }),
   option({

@@ -77,10 +77,10 @@ static napi_value get_job_info(napi_env env, napi_callback_info info) {
   return domain_call(env, info, "virDomainGetJobInfo", exec_get_job_info, result_job_info, 0);
 }
 
-static int exec_abort_job(op *o) { return virDomainAbortJob(o->dom); }
+static int exec_abort_job(op *o) { return virDomainAbortJobFlags(o->dom, o->flags); }
 
 static napi_value abort_job(napi_env env, napi_callback_info info) {
-  return domain_call(env, info, "virDomainAbortJob", exec_abort_job, NULL, 0);
+  return domain_call(env, info, "virDomainAbortJobFlags", exec_abort_job, NULL, 1);
 }
 
 static int exec_start_post_copy(op *o) { return virDomainMigrateStartPostCopy(o->dom, o->flags); }

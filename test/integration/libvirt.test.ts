@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import {
+  ABORT_JOB,
   COMPARE_CPU,
   CONNECT,
   CPU_COMPARE,
@@ -70,6 +71,7 @@ describe('the libvirt binding, on the test driver', () => {
       ['VIR_DOMAIN_UNDEFINE_', UNDEFINE],
       ['VIR_MIGRATE_', MIGRATE],
       ['VIR_DOMAIN_MIGRATE_MAX_SPEED_', MIGRATE_MAX_SPEED],
+      ['VIR_DOMAIN_ABORT_JOB_', ABORT_JOB],
       ['VIR_DOMAIN_JOB_', JOB_TYPE],
       ['VIR_DOMAIN_JOB_STATS_', JOB_STATS],
       ['VIR_ERR_', VIR_ERR],

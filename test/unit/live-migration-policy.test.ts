@@ -2,6 +2,7 @@ import {
   INITIAL_MONITOR_STATE,
   completionTimeoutMs,
   decide,
+  mayRetryResume,
   downtimeSteps,
   migrationDataGiB,
   monitorPlan,
@@ -32,7 +33,7 @@ function settings(overrides: Partial<LiveMigrationSettings> = {}): LiveMigration
 
 /** A job 40 % done, as libvirt reports one: 1 GiB of data, 400 MiB of it gone. */
 function observe(elapsedMs: number, dataRemaining = 600 * MIB, postCopy = false): Observation {
-  return { elapsedMs, dataTotal: GIB, dataRemaining, postCopy };
+  return { elapsedMs, dataTotal: GIB, dataRemaining, dataProcessed: GIB - dataRemaining, postCopy };
 }
 
 /** Runs `decide` over the observations, returning each poll's actions and the last state. */
@@ -57,6 +58,9 @@ describe('the settings', () => {
       downtimeDelayPerGiB: 75,
       bandwidthMiBs: 0,
       permitPostCopy: false,
+      postCopyBandwidthMiBs: 0,
+      postCopyStallTimeoutSeconds: 10,
+      postCopyResumeTimeoutSeconds: 300,
       permitAutoConverge: false,
       withNativeTls: hasMigrationTlsCertificates(),
       monitorIntervalMs: 500,
@@ -75,6 +79,9 @@ describe('the settings', () => {
       FERRY_LIVE_MIGRATION_DOWNTIME_DELAY: '30',
       FERRY_LIVE_MIGRATION_BANDWIDTH: '64',
       FERRY_LIVE_MIGRATION_PERMIT_POST_COPY: 'true',
+      FERRY_LIVE_MIGRATION_POSTCOPY_BANDWIDTH: '8',
+      FERRY_LIVE_MIGRATION_POSTCOPY_STALL_TIMEOUT: '3',
+      FERRY_LIVE_MIGRATION_POSTCOPY_RESUME_TIMEOUT: '60',
       FERRY_LIVE_MIGRATION_PERMIT_AUTO_CONVERGE: 'true',
       FERRY_LIVE_MIGRATION_WITH_NATIVE_TLS: 'false',
     });
@@ -87,6 +94,9 @@ describe('the settings', () => {
       downtimeDelayPerGiB: 30,
       bandwidthMiBs: 64,
       permitPostCopy: true,
+      postCopyBandwidthMiBs: 8,
+      postCopyStallTimeoutSeconds: 3,
+      postCopyResumeTimeoutSeconds: 60,
       permitAutoConverge: true,
       withNativeTls: false,
       monitorIntervalMs: 500,
@@ -218,7 +228,13 @@ describe('decide: the completion timeout (800 s per GiB, 2 GiB: 1600 s)', () => 
   });
 
   it('forces completion only once the job moves data, but aborts a job still setting up', () => {
-    const setup = { elapsedMs: 1_700_000, dataTotal: 0, dataRemaining: 0, postCopy: false };
+    const setup = {
+      elapsedMs: 1_700_000,
+      dataTotal: 0,
+      dataRemaining: 0,
+      dataProcessed: 0,
+      postCopy: false,
+    };
     const forcing = monitorPlan(settings({ ...quiet, timeoutAction: 'force_complete' }), 2);
     const { actions } = run(forcing, [
       setup,
@@ -234,7 +250,10 @@ describe('decide: the completion timeout (800 s per GiB, 2 GiB: 1600 s)', () => 
 
   it('takes no timeout action during post-copy', () => {
     const plan = monitorPlan(settings(quiet), 2);
-    const { actions, state } = run(plan, [observe(1, 0, true), observe(2_000_000, 0, true)]);
+    const { actions, state } = run(plan, [
+      observe(1, 100 * MIB, true),
+      observe(2_000_000, 0, true),
+    ]);
     expect(actions[1]).toEqual([]);
     expect(state.timeoutActed).toBe(false);
   });
@@ -279,7 +298,7 @@ describe('decide: stall detection (progress timeout 150 s)', () => {
   });
 
   it('does not count the setup, while libvirt reports no data total yet', () => {
-    const setup = { dataTotal: 0, dataRemaining: 0, postCopy: false };
+    const setup = { dataTotal: 0, dataRemaining: 0, dataProcessed: 0, postCopy: false };
     const { actions } = run(plan, [
       { ...setup, elapsedMs: 1_000 },
       { ...setup, elapsedMs: 200_000 },
@@ -355,5 +374,58 @@ describe('progress', () => {
       percent: 0,
       postCopy: false,
     });
+  });
+});
+
+describe('decide: a post-copy that lost its link (post-copy stall timeout 10 s)', () => {
+  const plan = monitorPlan(
+    settings({ completionTimeoutPerGiB: 0, downtimeDelayPerGiB: 10_000 }),
+    2,
+  );
+  const pauses = (actions: ReturnType<typeof run>['actions']) =>
+    actions.map((list) => list.some((action) => action.kind === 'pause-post-copy'));
+
+  it('pauses it once, when data processed has not grown for 10 s', () => {
+    const { actions, state } = run(plan, [
+      observe(1_000, 500 * MIB, true),
+      observe(5_000, 400 * MIB, true),
+      observe(15_000, 400 * MIB, true),
+      observe(15_001, 400 * MIB, true),
+      observe(40_000, 400 * MIB, true),
+    ]);
+    expect(pauses(actions)).toEqual([false, false, false, true, false]);
+    expect(actions[3]).toEqual([{ kind: 'pause-post-copy' }]);
+    expect(state.postCopyPaused).toBe(true);
+  });
+
+  it('waits afresh whenever data moves, and never counts the pre-copy phase', () => {
+    const { actions } = run(plan, [
+      observe(1_000, 500 * MIB),
+      observe(100_000, 500 * MIB),
+      observe(100_500, 500 * MIB, true),
+      observe(110_000, 499 * MIB, true),
+      observe(119_000, 499 * MIB, true),
+      observe(128_000, 498 * MIB, true),
+    ]);
+    expect(pauses(actions)).toEqual([false, false, false, false, false, false]);
+  });
+
+  it('never pauses one with no data left (its last handshake)', () => {
+    const { actions } = run(plan, [observe(1_000, 0, true), observe(60_000, 0, true)]);
+    expect(pauses(actions)).toEqual([false, false]);
+  });
+
+  it('leaves a pre-copy that moves nothing to the progress timeout', () => {
+    const { actions } = run(plan, [observe(1_000, 500 * MIB), observe(60_000, 500 * MIB)]);
+    expect(pauses(actions)).toEqual([false, false]);
+  });
+});
+
+describe('mayRetryResume: the bound on waiting for a broken link', () => {
+  it('retries for the resume timeout after the link broke, and not a moment longer', () => {
+    const bound = settings({ postCopyResumeTimeoutSeconds: 30 });
+    expect(mayRetryResume(bound, 1_000, 31_000)).toBe(true);
+    expect(mayRetryResume(bound, 1_000, 31_001)).toBe(false);
+    expect(mayRetryResume(settings({ postCopyResumeTimeoutSeconds: 0 }), 1_000, 1_001)).toBe(false);
   });
 });

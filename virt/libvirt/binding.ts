@@ -90,7 +90,11 @@ export const MIGRATE = {
   POSTCOPY: 1 << 15,
   TLS: 1 << 16,
   PARALLEL: 1 << 17,
+  POSTCOPY_RESUME: 1 << 19,
 } as const;
+
+/** abortJob flags (VIR_DOMAIN_ABORT_JOB_). */
+export const ABORT_JOB = { POSTCOPY: 1 << 0 } as const;
 
 /** migrateSetMaxSpeed / migrateGetMaxSpeed flags (VIR_DOMAIN_MIGRATE_MAX_SPEED_). */
 export const MIGRATE_MAX_SPEED = { POSTCOPY: 1 << 0 } as const;
@@ -287,7 +291,8 @@ export interface Domain {
   /** flags: JOB_STATS.COMPLETED for the stats of the job that just ended. */
   getJobStats(flags?: number): Promise<JobStats>;
   getJobInfo(): Promise<JobInfo>;
-  abortJob(): Promise<void>;
+  /** flags: ABORT_JOB.POSTCOPY pauses a post-copy migration (it can be resumed) instead. */
+  abortJob(flags?: number): Promise<void>;
   migrateSetMaxDowntime(ms: number): Promise<void>;
   /** Milliseconds. */
   migrateGetMaxDowntime(): Promise<number>;
@@ -396,7 +401,7 @@ class LibvirtDomain implements Domain {
     this.native.migrateToURI3(dconnuri, params, flags);
   getJobStats = async (flags = 0) => toJobStats(await this.native.getJobStats(flags));
   getJobInfo = () => this.native.getJobInfo();
-  abortJob = () => this.native.abortJob();
+  abortJob = (flags?: number) => this.native.abortJob(flags);
   migrateSetMaxDowntime = (ms: number) => this.native.migrateSetMaxDowntime(ms);
   migrateGetMaxDowntime = () => this.native.migrateGetMaxDowntime();
   migrateStartPostCopy = () => this.native.migrateStartPostCopy();

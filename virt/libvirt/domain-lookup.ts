@@ -6,6 +6,23 @@ import type { HypervisorConnection as Connection, HypervisorDomain as Domain } f
 /** virDomainPausedReason values the live migration tells apart (libvirt-domain.h). */
 export const PAUSED_REASON = { USER: 1, POSTCOPY: 12, POSTCOPY_FAILED: 13 } as const;
 
+/** virDomainRunningReason values of a post-copy's destination (libvirt-domain.h). */
+export const RUNNING_REASON = { POSTCOPY: 10, POSTCOPY_FAILED: 11 } as const;
+
+/**
+ * Whether the domain is in a post-copy migration, running or failed: on either host it then holds
+ * part of the guest that the other has not.
+ */
+export function inPostCopy({ state, reason }: { state: number; reason: number }): boolean {
+  if (state === DOMAIN_STATE.RUNNING) {
+    return reason === RUNNING_REASON.POSTCOPY || reason === RUNNING_REASON.POSTCOPY_FAILED;
+  }
+  if (state === DOMAIN_STATE.PAUSED) {
+    return reason === PAUSED_REASON.POSTCOPY || reason === PAUSED_REASON.POSTCOPY_FAILED;
+  }
+  return false;
+}
+
 async function absentAsNull(lookup: Promise<Domain>): Promise<Domain | null> {
   try {
     return await lookup;

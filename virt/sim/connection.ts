@@ -7,10 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { HypervisorConnection, HypervisorDomain } from '../driver';
 import { childElement, domainElement, parseXml, textOf, type Element } from '../libvirt/domain-xml';
 import {
+  ABORT_JOB,
   CPU_COMPARE,
   DOMAIN_STATE,
   JOB_STATS,
   JOB_TYPE,
+  MIGRATE,
   VIR_ERR,
   type DomainInfo,
   type DomainState,
@@ -170,6 +172,10 @@ class SimDomainHandle implements HypervisorDomain {
     if (dconnuri === null)
       throw simError(VIR_ERR.INVALID_ARG, 'the sim migrates peer to peer only');
     const dest = fleet.hostOf(dconnuri);
+    // The sim's post-copy never fails (it has no network to break): there is none to resume.
+    if (flags & MIGRATE.POSTCOPY_RESUME) {
+      throw invalid('domain is not running a post-copy migration that failed');
+    }
     if (domain.job) throw invalid('another migration job is already running for domain');
     if (fleet.find(dest, domain.uuid)) {
       throw simError(
@@ -191,9 +197,12 @@ class SimDomainHandle implements HypervisorDomain {
     return completed;
   }
 
-  async abortJob(): Promise<void> {
+  async abortJob(flags = 0): Promise<void> {
     const domain = await this.active();
     if (!domain.job) throw invalid('no job is active on the domain');
+    if (flags & ABORT_JOB.POSTCOPY) {
+      throw simError(VIR_ERR.OPERATION_UNSUPPORTED, 'the sim does not pause post-copy migrations');
+    }
     domain.job.abort('migration out: canceled by client');
   }
 

@@ -12,6 +12,7 @@ import {
   findDomain,
   jobActive,
   currentJob,
+  inPostCopy,
   migrationJobActive,
   migrationRunning,
   presenceOf,
@@ -60,13 +61,17 @@ export function locateInstance(
   }));
 }
 
-/** Aborts the job and waits until it has ended, so that what follows sees where the guest is. */
+/**
+ * Aborts the job and waits until it has ended, so that what follows sees where the guest is. A
+ * job in post-copy cannot be aborted (the guest runs on the destination): it is left as it is.
+ */
 export function abortLiveMigration(
   context: ControlContext,
   { instanceUuid }: { instanceUuid: string },
 ): Promise<boolean> {
   return onDomain(context, instanceUuid, false, async (domain) => {
     if (!migrationJobActive(await currentJob(domain))) return false;
+    if (inPostCopy(await domain.getState())) return false;
     try {
       await domain.abortJob();
     } catch (error) {

@@ -37,6 +37,7 @@ import {
   progressFromStats,
   type MonitorPlan,
 } from './monitor-policy';
+import { postCopyFailed, recoverPostCopy } from './postcopy-recovery';
 import { ProgressReporter } from './progress-reporter';
 import type { LiveMigrationSettings } from './settings';
 
@@ -86,6 +87,9 @@ function migrationFlags(settings: LiveMigrationSettings, request: LiveMigrateReq
 function migrationParams(settings: LiveMigrationSettings, request: LiveMigrateRequest) {
   const params: MigrateParams = {};
   if (settings.bandwidthMiBs > 0) params.bandwidthMiBs = settings.bandwidthMiBs;
+  if (settings.postCopyBandwidthMiBs > 0) {
+    params.bandwidthPostcopyMiBs = settings.postCopyBandwidthMiBs;
+  }
   if (copiesDisks(request)) params.migrateDisks = request.disks.map((disk) => disk.target);
   return params;
 }
@@ -158,6 +162,20 @@ async function result(
   };
 }
 
+/** What a job that was never monitored here (a failed post-copy found on attaching) shows. */
+const NOT_MONITORED: MonitorOutcome = {
+  call: null,
+  aborted: null,
+  progress: null,
+  forced: null,
+  postCopyPausedAt: null,
+  postCopyRan: false,
+};
+
+function describe(request: LiveMigrateRequest, context: MigrateContext): string {
+  return `live migration of instance ${request.instanceUuid} from ${context.hostName} to ${request.destHost}`;
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -170,7 +188,7 @@ function failureOf(
   outcome: MonitorOutcome,
   cause: string,
 ): Error {
-  const what = `live migration of instance ${request.instanceUuid} from ${context.hostName} to ${request.destHost}`;
+  const what = describe(request, context);
   switch (outcome.aborted) {
     case 'cancelled':
       return Context.current().cancellationSignal.reason as Error;
@@ -192,18 +210,22 @@ function failureOf(
   }
 }
 
-/** Starts the migration on a connection of its own and monitors it from `monitored`'s. */
+/**
+ * Starts the migration on a connection of its own and monitors it from `monitored`'s; with
+ * `extraFlags` MIGRATE.POSTCOPY_RESUME, resumes a failed post-copy of it instead.
+ */
 async function startAndMonitor(
   context: MigrateContext,
   request: LiveMigrateRequest,
   monitored: Domain,
   monitor: Omit<Parameters<typeof monitorMigration>[0], 'domain' | 'migration'>,
+  extraFlags = 0,
 ): Promise<MonitorOutcome> {
   const settings = context.liveMigration;
   const conn = await context.hypervisor.openConnection(context.libvirtUri);
   try {
     const domain = await conn.lookupByUUIDString(request.instanceUuid);
-    const flags = migrationFlags(settings, request);
+    const flags = migrationFlags(settings, request) | extraFlags;
     const params = migrationParams(settings, request);
     log.info('starting the live migration', { destHost: request.destHost, flags, params });
     const migration = domain.migrateToURI3(request.destLibvirtUri, params, flags);
@@ -256,9 +278,28 @@ async function migrateFrom(
   };
   const attached = migrationJobActive(await currentJob(domain));
   if (attached) log.info('a migration job of the instance is running: attaching to it');
-  const outcome = attached
-    ? await monitorMigration({ ...monitor, domain, migration: null })
-    : await startAndMonitor(context, request, domain, monitor);
+  const waiting = attached && (await postCopyFailed(domain));
+  let outcome = waiting
+    ? { ...NOT_MONITORED, forced: 'post-copy' as const }
+    : attached
+      ? await monitorMigration({ ...monitor, domain, migration: null })
+      : await startAndMonitor(context, request, domain, monitor);
+  const cause = () =>
+    outcome.call?.kind === 'rejected'
+      ? errorMessage(outcome.call.error)
+      : 'the job it attached to ended without the instance running on the destination';
+
+  if (outcome.call?.kind !== 'returned' && (waiting || (await postCopyFailed(domain)))) {
+    outcome = await recoverPostCopy({
+      settings,
+      what: describe(request, context),
+      sourceHost: context.hostName,
+      destHost: request.destHost,
+      brokenAt: outcome.postCopyPausedAt ?? Date.now(),
+      cause: waiting ? 'the post-copy it attached to had failed' : cause(),
+      resume: () => startAndMonitor(context, request, domain, monitor, MIGRATE.POSTCOPY_RESUME),
+    });
+  }
 
   const completed =
     outcome.call === null
@@ -267,11 +308,7 @@ async function migrateFrom(
   if (completed) return result(context.hypervisor, request, reporter, { ...outcome, attached });
 
   await reporter.final(outcome.progress ?? NO_PROGRESS);
-  const cause =
-    outcome.call?.kind === 'rejected'
-      ? errorMessage(outcome.call.error)
-      : 'the job it attached to ended without the instance running on the destination';
-  throw failureOf(request, context, monitor.plan, outcome, cause);
+  throw failureOf(request, context, monitor.plan, outcome, cause());
 }
 
 /**

@@ -11,6 +11,9 @@
  *   can hurry a job still setting up);
  * - stall: data remaining has not dropped below its lowest value for the progress timeout
  *   (never during post-copy);
+ * - post-copy stall (ferry's own): a post-copy with data left whose data processed has not grown
+ *   for the post-copy stall timeout has lost its link; it is paused once (libvirt's post-copy failed
+ *   state), to be resumed when the link is back (docs/live-migration.md, "Post-copy recovery");
  * - progress: 100 − the remaining percentage of all data.
  */
 import type { MigrationProgress } from '../../../workflows/live-migration-contract';
@@ -72,6 +75,7 @@ export interface MonitorPlan {
   /** Null when stall detection is off. */
   progressTimeoutMs: number | null;
   timeoutAction: LiveMigrationSettings['timeoutAction'];
+  postCopyStallMs: number;
 }
 
 export function monitorPlan(
@@ -83,6 +87,7 @@ export function monitorPlan(
     | 'completionTimeoutPerGiB'
     | 'progressTimeoutSeconds'
     | 'timeoutAction'
+    | 'postCopyStallTimeoutSeconds'
   >,
   dataGiB: number,
 ): MonitorPlan {
@@ -92,6 +97,7 @@ export function monitorPlan(
     progressTimeoutMs:
       settings.progressTimeoutSeconds > 0 ? settings.progressTimeoutSeconds * 1000 : null,
     timeoutAction: settings.timeoutAction,
+    postCopyStallMs: settings.postCopyStallTimeoutSeconds * 1000,
   };
 }
 
@@ -104,6 +110,11 @@ export interface MonitorState {
   lowestAtMs: number;
   /** Whether the completion timeout's action was taken (it is taken once). */
   timeoutActed: boolean;
+  /** In post-copy: the most data processed seen, and the elapsed time it was first seen at. */
+  postCopyProcessed: number | null;
+  postCopyMovedAtMs: number;
+  /** Whether the post-copy was paused as stalled (it is paused once). */
+  postCopyPaused: boolean;
 }
 
 export const INITIAL_MONITOR_STATE: Readonly<MonitorState> = Object.freeze({
@@ -111,6 +122,9 @@ export const INITIAL_MONITOR_STATE: Readonly<MonitorState> = Object.freeze({
   lowestRemaining: null,
   lowestAtMs: 0,
   timeoutActed: false,
+  postCopyProcessed: null,
+  postCopyMovedAtMs: 0,
+  postCopyPaused: false,
 });
 
 /** One poll of a running job. */
@@ -120,12 +134,14 @@ export interface Observation {
   /** Bytes; 0 or undefined while the job is still setting up. */
   dataTotal: number | undefined;
   dataRemaining: number | undefined;
+  dataProcessed: number | undefined;
   postCopy: boolean;
 }
 
 export type MonitorAction =
   | { kind: 'set-max-downtime'; downtimeMs: number }
   | { kind: 'force-complete' }
+  | { kind: 'pause-post-copy' }
   | { kind: 'abort'; reason: 'timeout' | 'stalled' };
 
 export interface Decision {
@@ -145,6 +161,13 @@ function trackLowest(state: MonitorState, observation: Observation): MonitorStat
   return { ...state, lowestRemaining: dataRemaining, lowestAtMs: elapsedMs };
 }
 
+function trackPostCopy(state: MonitorState, observation: Observation): MonitorState {
+  const { dataProcessed, elapsedMs } = observation;
+  if (!observation.postCopy || dataProcessed === undefined) return state;
+  if (state.postCopyProcessed !== null && dataProcessed <= state.postCopyProcessed) return state;
+  return { ...state, postCopyProcessed: dataProcessed, postCopyMovedAtMs: elapsedMs };
+}
+
 /** The step due now, skipping any that passed unapplied (after a retry re-attached). */
 function dueStep(plan: MonitorPlan, state: MonitorState, elapsedMs: number): number | null {
   let due: number | null = null;
@@ -156,15 +179,26 @@ function dueStep(plan: MonitorPlan, state: MonitorState, elapsedMs: number): num
 
 /**
  * The actions for this poll: an abort ends the list (nothing else matters once the job is being
- * aborted); otherwise the completion timeout's force-complete and the downtime step due, if any.
+ * aborted), and so does pausing a stalled post-copy; otherwise the completion timeout's
+ * force-complete and the downtime step due, if any.
  */
 export function decide(
   plan: MonitorPlan,
   previous: MonitorState,
   observation: Observation,
 ): Decision {
-  let state = trackLowest(previous, observation);
+  let state = trackPostCopy(trackLowest(previous, observation), observation);
   const { elapsedMs, postCopy } = observation;
+  if (
+    postCopy &&
+    !state.postCopyPaused &&
+    (observation.dataRemaining ?? 0) > 0 &&
+    state.postCopyProcessed !== null &&
+    elapsedMs - state.postCopyMovedAtMs > plan.postCopyStallMs
+  ) {
+    state = { ...state, postCopyPaused: true };
+    return { state, actions: [{ kind: 'pause-post-copy' }] };
+  }
   if (
     !postCopy &&
     plan.progressTimeoutMs !== null &&
@@ -226,4 +260,16 @@ export function progressFromStats(stats: ProgressCounters, postCopy: boolean): M
     percent: progressPercent(stats.dataTotal ?? 0, stats.dataRemaining ?? 0),
     postCopy,
   };
+}
+
+/**
+ * Whether a broken post-copy is still worth another resume attempt: the link has been gone
+ * (since `brokenAtMs`) for no longer than the resume timeout.
+ */
+export function mayRetryResume(
+  settings: Pick<LiveMigrationSettings, 'postCopyResumeTimeoutSeconds'>,
+  brokenAtMs: number,
+  nowMs: number,
+): boolean {
+  return nowMs - brokenAtMs <= settings.postCopyResumeTimeoutSeconds * 1000;
 }

@@ -2,12 +2,12 @@
  * The live-migration monitor: polls the job every monitorIntervalMs on a connection of its own
  * (calls on the migrating connection can hang), heartbeats the progress, hands it to the reporter,
  * carries out what the policy decides (monitor-policy.ts) and aborts the job when the activity is
- * cancelled. It returns once the job is over.
+ * cancelled. It returns once the job is over, or (failed post-copy) once its call has returned.
  */
 import { Context, log } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MigrationProgress } from '../../../workflows/live-migration-contract';
-import { DOMAIN_STATE, VIR_ERR, isLibvirtError } from '../../../virt/libvirt/binding';
+import { ABORT_JOB, DOMAIN_STATE, VIR_ERR, isLibvirtError } from '../../../virt/libvirt/binding';
 import type { HypervisorDomain as Domain } from '../../../virt/driver';
 import { PAUSED_REASON, jobActive, currentJob } from '../../../virt/libvirt/domain-lookup';
 import { forceComplete } from './force-complete';
@@ -46,6 +46,10 @@ export interface MonitorOutcome {
   /** The last progress seen while the job ran. */
   progress: MigrationProgress | null;
   forced: Forced | null;
+  /** When the monitor paused a post-copy that had lost its link (epoch ms), if it did. */
+  postCopyPausedAt: number | null;
+  /** Whether the job was seen moving data in post-copy. */
+  postCopyRan: boolean;
 }
 
 function settle(call: Promise<void>): Promise<CallResult> {
@@ -55,12 +59,17 @@ function settle(call: Promise<void>): Promise<CallResult> {
   );
 }
 
-/** Why the guest is paused during the job, if it is: post-copy, or paused to converge. */
+/**
+ * Why the guest is paused during the job, if it is: post-copy (running, or failed and waiting to
+ * be resumed), or paused to converge.
+ */
 async function pausedFor(domain: Domain): Promise<Forced | null> {
   try {
     const { state, reason } = await domain.getState();
     if (state !== DOMAIN_STATE.PAUSED) return null;
-    if (reason === PAUSED_REASON.POSTCOPY) return 'post-copy';
+    if (reason === PAUSED_REASON.POSTCOPY || reason === PAUSED_REASON.POSTCOPY_FAILED) {
+      return 'post-copy';
+    }
     return reason === PAUSED_REASON.USER ? 'paused' : null;
   } catch (error) {
     if (isLibvirtError(error, VIR_ERR.NO_DOMAIN)) return null;
@@ -102,6 +111,9 @@ export async function monitorMigration(options: MonitorOptions): Promise<Monitor
   let forced: Forced | null = null;
   let aborted: AbortReason | null = null;
   let call: CallResult | null = null;
+  let postCopyPausedAt: number | null = null;
+  let postCopyRan = false;
+  let postCopyFrom: number | undefined;
   const settling = options.migration
     ? settle(options.migration).then((result) => (call = result))
     : null;
@@ -120,6 +132,17 @@ export async function monitorMigration(options: MonitorOptions): Promise<Monitor
         if (outcome !== 'no-job') forced = outcome;
         break;
       }
+      case 'pause-post-copy':
+        log.warn('post-copy moved no data within its stall timeout: pausing it to resume it', {
+          stallTimeoutMs: plan.postCopyStallMs,
+        });
+        postCopyPausedAt = Date.now();
+        await domain
+          .abortJob(ABORT_JOB.POSTCOPY)
+          .catch((error: Error) =>
+            log.warn('could not pause the post-copy', { error: error.message }),
+          );
+        break;
       case 'abort':
         log.warn('aborting the migration job', { reason: action.reason });
         aborted = action.reason;
@@ -139,12 +162,17 @@ export async function monitorMigration(options: MonitorOptions): Promise<Monitor
       const paused = await pausedFor(domain);
       forced = paused ?? forced;
       progress = progressFromStats(stats, paused === 'post-copy');
+      if (progress.postCopy && stats.dataProcessed !== undefined) {
+        postCopyFrom ??= stats.dataProcessed;
+        postCopyRan ||= stats.dataProcessed > postCopyFrom;
+      }
       options.reporter.offer(progress, Date.now());
       if (aborted === null) {
         const decision = decide(plan, state, {
           elapsedMs: stats.timeElapsedMs ?? Date.now() - startedAt,
           dataTotal: stats.dataTotal,
           dataRemaining: stats.dataRemaining,
+          dataProcessed: stats.dataProcessed,
           postCopy: progress.postCopy,
         });
         state = decision.state;
@@ -154,5 +182,5 @@ export async function monitorMigration(options: MonitorOptions): Promise<Monitor
     activity.heartbeat(progress ?? undefined);
     await pause(options.intervalMs, aborted === null ? cancellation : null, settling);
   }
-  return { call, aborted, progress, forced };
+  return { call, aborted, progress, forced, postCopyPausedAt, postCopyRan };
 }

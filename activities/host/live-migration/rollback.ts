@@ -8,9 +8,13 @@ import type { HostAgentContext } from '../index';
 import { destroyDomain, undefineDomain } from '../../../virt/libvirt/domain-lifecycle';
 import { resolveInstancePath } from '../../../virt/instance-paths';
 import { removeEmptyDirs } from '../resize/instance-files';
-import { findDomain } from '../../../virt/libvirt/domain-lookup';
+import { findDomain, inPostCopy } from '../../../virt/libvirt/domain-lookup';
+import { migrationFailure } from './failures';
 
-type HostContext = Pick<HostAgentContext, 'hypervisor' | 'libvirtUri' | 'instancesDir'>;
+type HostContext = Pick<
+  HostAgentContext,
+  'hostName' | 'hypervisor' | 'libvirtUri' | 'instancesDir'
+>;
 
 /** Removes each path (a file, or a directory with what is in it), last created first. */
 async function removeAll(instancesDir: string, paths: readonly string[]): Promise<void> {
@@ -19,7 +23,10 @@ async function removeAll(instancesDir: string, paths: readonly string[]): Promis
   }
 }
 
-/** Destroys and undefines the instance's domain here, if there is one, then deletes `created`. */
+/**
+ * Destroys and undefines the instance's domain here, if there is one, then deletes `created`.
+ * Never a domain in post-copy: it runs the guest, whose newest memory only it holds.
+ */
 export async function rollbackAtDestination(
   context: HostContext,
   request: { instanceUuid: string; created: string[] },
@@ -28,6 +35,13 @@ export async function rollbackAtDestination(
     const domain = await findDomain(conn, request.instanceUuid);
     if (!domain) return;
     try {
+      if (inPostCopy(await domain.getState())) {
+        throw migrationFailure(
+          'MigrationError',
+          `instance ${request.instanceUuid} on ${context.hostName} is in a post-copy migration: ` +
+            'it runs the guest, with memory only it holds; refusing to destroy it',
+        );
+      }
       await destroyDomain(domain);
     } finally {
       await domain.close();

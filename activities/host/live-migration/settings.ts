@@ -15,6 +15,12 @@ export interface LiveMigrationSettings {
   /** MiB/s; 0 = unlimited. */
   bandwidthMiBs: number;
   permitPostCopy: boolean;
+  /** MiB/s of the post-copy phase; 0 = unlimited. */
+  postCopyBandwidthMiBs: number;
+  /** A post-copy that moves no data for this long has lost its link: it is paused to be resumed. */
+  postCopyStallTimeoutSeconds: number;
+  /** How long a paused (failed) post-copy is retried until it resumes (docs/live-migration.md). */
+  postCopyResumeTimeoutSeconds: number;
   permitAutoConverge: boolean;
   /** Encrypt the migration streams (VIR_MIGRATE_TLS); a host without certificates is refused. */
   withNativeTls: boolean;
@@ -38,6 +44,9 @@ export function liveMigrationSettings(
     | 'liveMigrationDowntimeDelayPerGiB'
     | 'liveMigrationBandwidthMiBs'
     | 'liveMigrationPermitPostCopy'
+    | 'liveMigrationPostCopyBandwidthMiBs'
+    | 'liveMigrationPostCopyStallTimeoutSeconds'
+    | 'liveMigrationPostCopyResumeTimeoutSeconds'
     | 'liveMigrationPermitAutoConverge'
     | 'liveMigrationWithNativeTls'
   >,
@@ -51,6 +60,9 @@ export function liveMigrationSettings(
     downtimeDelayPerGiB: config.liveMigrationDowntimeDelayPerGiB,
     bandwidthMiBs: config.liveMigrationBandwidthMiBs,
     permitPostCopy: config.liveMigrationPermitPostCopy,
+    postCopyBandwidthMiBs: config.liveMigrationPostCopyBandwidthMiBs,
+    postCopyStallTimeoutSeconds: config.liveMigrationPostCopyStallTimeoutSeconds,
+    postCopyResumeTimeoutSeconds: config.liveMigrationPostCopyResumeTimeoutSeconds,
     permitAutoConverge: config.liveMigrationPermitAutoConverge,
     withNativeTls: config.liveMigrationWithNativeTls,
     monitorIntervalMs: MONITOR_INTERVAL_MS,
