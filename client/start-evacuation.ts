@@ -168,7 +168,7 @@ function item(
 }
 
 /** How a started evacuation ended, from its workflow's result. */
-async function evacuationEnd(
+export async function evacuationEnd(
   client: Client,
   started: StartedMigration,
 ): Promise<HostEvacuationItem> {

@@ -622,7 +622,7 @@ describe('ferry migrations, instances and hosts disable/enable', () => {
     const cases: [string[], string | RegExp][] = [
       [
         ['migrations', 'list', '--type', 'cold'],
-        '--type: "cold" is not live-migration, migration or resize',
+        '--type: "cold" is not live-migration, migration, resize or evacuation',
       ],
       [['migrations', 'show'], 'usage: ferry migrations show ID [--json]'],
       [['instances'], 'usage: ferry instances list|show|import'],
