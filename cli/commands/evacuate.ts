@@ -68,10 +68,11 @@ function concurrency(text: string | undefined, fallback: number): number {
 export async function hostsEvacuateCommand(config: FerryConfig, args: string[]): Promise<string> {
   const { values, positionals } = parseCommand(HOSTS_EVACUATE, args);
   if (positionals.length !== 1) throw usageError(HOSTS_EVACUATE);
+  const atOnce = concurrency(values.concurrency, config.maxConcurrentLiveMigrations);
   return withClients(config, async (db, client) => {
     const items = await evacuateHost(db, client, config, {
       host: positionals[0],
-      concurrency: concurrency(values.concurrency, config.maxConcurrentLiveMigrations),
+      concurrency: atOnce,
       wait: values.wait,
       requestedBy: 'cli',
     });
