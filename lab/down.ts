@@ -6,8 +6,15 @@
  */
 import { existsSync } from 'node:fs';
 import { rm, rmdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { BRIDGE_NETNS, defaultStateDir, hostsDir, relayDir, stateFile } from './layout';
+import { dirname, resolve } from 'node:path';
+import {
+  BRIDGE_NETNS,
+  defaultStateDir,
+  hostsDir,
+  relayDir,
+  sharedInstancesDir,
+  stateFile,
+} from './layout';
 import { findRelayPids, isLabProcess } from './liveness';
 import { likelyCreatedMountPoints, removeMountPoints } from './mount-points';
 import { deleteNamespace, listLabNamespaces, namespacePids } from './network';
@@ -44,6 +51,7 @@ async function removeStateDir(stateDir: string): Promise<void> {
     `${stateFile(stateDir)}.tmp`,
     hostsDir(stateDir),
     relayDir(stateDir),
+    dirname(sharedInstancesDir(stateDir)),
   ];
   for (const path of written) await rm(path, { recursive: true, force: true });
   await rmdir(stateDir).catch(() => undefined);

@@ -14,7 +14,7 @@ import { LAB_ADDRESS_PREFIX } from './layout';
 import { commandLine } from './processes';
 import { readState, type LabState } from './state';
 import { forgetLabHosts, registerLabGuest, registerLabHosts } from './register';
-import { labUp } from './up';
+import { labUp, type LabUpOptions } from './up';
 
 type FleetConfig = Pick<
   FerryConfig,
@@ -40,16 +40,22 @@ async function runningAgents(stateDir: string): Promise<Record<string, number>> 
 
 /**
  * Brings up (or finds) a lab of `hosts` hosts, registers them, and starts the agent of every host
- * that has none running.
+ * that has none running. `sharedStorage`: every host's instances dir is one shared directory.
  */
 export async function bringUpLab(
   config: FleetConfig,
   hosts: number,
   agentEnv: Record<string, string> = {},
+  options: Pick<LabUpOptions, 'sharedStorage'> = {},
 ): Promise<LabState> {
   const stateDir = labStateDir(config);
   await migrateDatabase(config.databaseUrl);
-  const state = await labUp({ hosts, stateDir, relayTargets: relayTargetsFor(config) });
+  const state = await labUp({
+    hosts,
+    stateDir,
+    relayTargets: relayTargetsFor(config),
+    sharedStorage: options.sharedStorage,
+  });
   const db = await openDatabase(config.databaseUrl);
   try {
     await registerLabHosts(db, state.hosts);

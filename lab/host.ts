@@ -1,7 +1,7 @@
 /** One lab host: its private dirs and configuration, then its daemons, up and answering. */
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { childElement, parseXml, textOf } from '../virt/libvirt/domain-xml';
 import { run } from './command';
 import { exists } from './exists';
@@ -25,6 +25,7 @@ import {
   hostRootPath,
   libvirtSocket,
   rootNamespacePath,
+  sharedInstancesDir,
   sshdSocket,
 } from './layout';
 import { waitFor } from './processes';
@@ -40,17 +41,39 @@ export function libvirtUri(rootPath: string): string {
   return `qemu+unix:///system?socket=${libvirtSocket(rootPath)}`;
 }
 
-/** Lays out a fresh host directory: private dirs, a copy of /etc/libvirt, configs and keys. */
-export async function prepareHost(stateDir: string, index: number): Promise<PreparedHost> {
+/** The host's instances dir: a directory of its own, or a symlink to the lab's shared one. */
+async function createInstancesDir(stateDir: string, rootPath: string, shared: boolean) {
+  const path = rootNamespacePath(rootPath, INSTANCES_DIR);
+  if (!shared) {
+    await mkdir(path, { recursive: true, mode: 0o755 });
+    return;
+  }
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await symlink(sharedInstancesDir(stateDir), path);
+}
+
+/**
+ * Lays out a fresh host directory: private dirs, a copy of /etc/libvirt, configs and keys. With
+ * `sharedStorage` its instances dir is the lab's shared one (which labUp creates).
+ */
+export async function prepareHost(
+  stateDir: string,
+  index: number,
+  sharedStorage: boolean,
+): Promise<PreparedHost> {
   const name = hostName(index);
   const address = hostAddress(index);
   const rootPath = hostRootPath(stateDir, name);
   [libvirtSocket(rootPath), sshdSocket(rootPath)].forEach(assertSocketPathFits);
   await rm(rootPath, { recursive: true, force: true });
-  for (const dir of HOST_PRIVATE_DIRS.filter((path) => path !== '/etc/libvirt')) {
+  const ownDirs = HOST_PRIVATE_DIRS.filter(
+    (path) => path !== '/etc/libvirt' && path !== INSTANCES_DIR,
+  );
+  for (const dir of ownDirs) {
     const mode = dir === '/root/.ssh' ? 0o700 : 0o755;
     await mkdir(rootNamespacePath(rootPath, dir), { recursive: true, mode });
   }
+  await createInstancesDir(stateDir, rootPath, sharedStorage);
   await cp('/etc/libvirt', rootNamespacePath(rootPath, '/etc/libvirt'), { recursive: true });
   await mkdir(rootNamespacePath(rootPath, '/run/sshd'));
   await mkdir(sshdDir(rootPath), { recursive: true });

@@ -80,6 +80,14 @@ export function hostNetns(name: string): string {
   return `ferry-${name}`;
 }
 
+/**
+ * With shared storage, the one directory every host's instances dir is (docs/lab.md, Shared
+ * storage): each host's private instances dir is a symlink to it, which `mount --bind` follows.
+ */
+export function sharedInstancesDir(stateDir: string): string {
+  return join(stateDir, 'shared', 'instances');
+}
+
 export function hostsDir(stateDir: string): string {
   return join(stateDir, 'hosts');
 }

@@ -51,6 +51,11 @@ export interface LabState {
   subnet: string;
   bridgeNetns: string;
   hosts: LabHost[];
+  /**
+   * Every host's instances dir is the one directory `sharedInstancesDir(stateDir)`, as with an NFS
+   * export (docs/lab.md, Shared storage); false (or absent, in older state files): each its own.
+   */
+  sharedStorage?: boolean;
   /** The root-namespace relay to Temporal and PostgreSQL. */
   relayPid: number;
   /** Unix sockets in the root namespace that reach 127.0.0.1 services, by service name. */

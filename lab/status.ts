@@ -18,6 +18,8 @@ export interface LabStatus {
   stateDir: string;
   /** A state file exists and every recorded lab process runs. */
   up: boolean;
+  /** Every host's instances dir is one shared directory (docs/lab.md, Shared storage). */
+  sharedStorage: boolean;
   hosts: LabHostStatus[];
   guests: LabGuest[];
 }
@@ -25,10 +27,11 @@ export interface LabStatus {
 export async function labStatus(options: LabStatusOptions = {}): Promise<LabStatus> {
   const stateDir = resolve(options.stateDir ?? defaultStateDir());
   const state = await readState(stateDir);
-  if (!state) return { stateDir, up: false, hosts: [], guests: [] };
+  if (!state) return { stateDir, up: false, sharedStorage: false, hosts: [], guests: [] };
   return {
     stateDir,
     up: labRunning(state),
+    sharedStorage: state.sharedStorage ?? false,
     hosts: state.hosts.map((host) => ({ ...host, running: hostRunning(host, stateDir) })),
     guests: await listGuests(state),
   };

@@ -5,7 +5,13 @@ import { isWarm, saveFromHost, seedHost } from './capabilities-cache';
 import { labDown } from './down';
 import { ensureGuestImage, type GuestImage } from './guest-image';
 import { describeHost, prepareHost, startHost, writeHostsFiles, type PreparedHost } from './host';
-import { BRIDGE_NETNS, LAB_SUBNET, defaultCacheDir, defaultStateDir } from './layout';
+import {
+  BRIDGE_NETNS,
+  LAB_SUBNET,
+  defaultCacheDir,
+  defaultStateDir,
+  sharedInstancesDir,
+} from './layout';
 import { labRunning } from './liveness';
 import { createMountPoints } from './mount-points';
 import { createBridge, createHostNetwork, listLabNamespaces } from './network';
@@ -31,6 +37,11 @@ export interface LabUpOptions {
    * 127.0.0.1:5432; default those same addresses.
    */
   relayTargets?: RelayTargets;
+  /**
+   * Every host's instances dir is one shared directory, as with an NFS export (docs/lab.md, Shared
+   * storage); default false: each host has its own.
+   */
+  sharedStorage?: boolean;
 }
 
 const MAX_HOSTS = 32;
@@ -76,7 +87,7 @@ async function startLab(state: LabState, count: number, targets: RelayTargets): 
   const indexes = Array.from({ length: count }, (_, i) => i + 1);
   const prepared = await allSettled(
     indexes.map(async (index) => {
-      const host = await prepareHost(state.stateDir, index);
+      const host = await prepareHost(state.stateDir, index, state.sharedStorage === true);
       await createHostNetwork(host.name, host.netns, host.address);
       return host;
     }),
@@ -99,21 +110,28 @@ async function build(state: LabState, count: number, targets: RelayTargets): Pro
   return lab;
 }
 
+function describeStorage(shared: boolean | undefined): string {
+  return shared ? 'shared storage' : 'host-local storage';
+}
+
 /**
- * Brings up a lab of `hosts` hosts. If this state dir's lab is already up with that many hosts it
- * is returned as is; with another count, labUp refuses. A crashed lab is cleaned up first.
+ * Brings up a lab of `hosts` hosts. If this state dir's lab is already up with that many hosts and
+ * that storage it is returned as is; otherwise labUp refuses. A crashed lab is cleaned up first.
  */
 export async function labUp(options: LabUpOptions = {}): Promise<LabState> {
   const stateDir = resolve(options.stateDir ?? defaultStateDir());
   const count = options.hosts ?? 2;
+  const sharedStorage = options.sharedStorage ?? false;
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) {
     throw new Error(`lab: hosts must be an integer from 1 to ${MAX_HOSTS}, not ${count}`);
   }
   const existing = await readState(stateDir);
   if (existing && labRunning(existing)) {
-    if (existing.hosts.length === count) return existing;
+    const sameStorage = (existing.sharedStorage ?? false) === sharedStorage;
+    if (existing.hosts.length === count && sameStorage) return existing;
     throw new Error(
-      `lab: a lab of ${existing.hosts.length} hosts is up at ${stateDir}; take it down first`,
+      `lab: a lab of ${existing.hosts.length} hosts with ${describeStorage(existing.sharedStorage)} ` +
+        `is up at ${stateDir}; take it down first`,
     );
   }
   if (existing) await labDown({ stateDir });
@@ -126,12 +144,14 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabState> {
   await assertRelayBuilt();
 
   await mkdir(stateDir, { recursive: true });
+  if (sharedStorage) await mkdir(sharedInstancesDir(stateDir), { recursive: true, mode: 0o755 });
   const initial: LabState = {
     stateDir,
     cacheDir: resolve(options.cacheDir ?? defaultCacheDir(stateDir)),
     subnet: LAB_SUBNET,
     bridgeNetns: BRIDGE_NETNS,
     hosts: [],
+    sharedStorage,
     relayPid: 0,
     relaySockets: rootRelaySockets(stateDir),
     createdMountPoints: await createMountPoints(),

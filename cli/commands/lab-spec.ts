@@ -7,9 +7,14 @@ export const LAB_UP = defineCommand({
   summary: 'start the local multi-host lab (hosts in network namespaces)',
   options: {
     hosts: { type: 'string', value: 'N', default: '2', description: 'how many hosts' },
+    'shared-storage': {
+      type: 'boolean',
+      default: false,
+      description: "one instances dir shared by every host, as an NFS export's",
+    },
     json: JSON_OUTPUT,
   },
-  example: 'ferry lab up --hosts 3',
+  example: 'ferry lab up --hosts 3 --shared-storage',
 });
 
 export const LAB_DOWN = defineCommand({

@@ -20,6 +20,7 @@ function positiveInteger(raw: string | undefined, option: string): number | unde
 async function status(config: FerryConfig, json: boolean): Promise<string> {
   const lab = await labStatus({ stateDir: labStateDir(config) });
   const view = {
+    sharedStorage: lab.sharedStorage,
     hosts: lab.hosts.map((host) => ({
       name: host.name,
       libvirtUri: host.libvirtUri,
@@ -34,6 +35,8 @@ async function status(config: FerryConfig, json: boolean): Promise<string> {
   if (json) return JSON.stringify(view);
   if (!lab.up && lab.hosts.length === 0) return 'no lab is up (ferry lab up)';
   return [
+    `storage: ${lab.sharedStorage ? 'shared instances dir' : 'host-local instances dirs'}`,
+    '',
     formatTable(view.hosts, [
       { header: 'HOST', value: (h) => h.name },
       { header: 'ADDRESS', value: (h) => h.address },
@@ -56,10 +59,18 @@ export async function labCommand(config: FerryConfig, args: string[]): Promise<s
   switch (sub) {
     case 'up': {
       const { values } = parseCommand(LAB_UP, rest);
-      const state = await bringUpLab(config, positiveInteger(values.hosts, '--hosts'));
+      const state = await bringUpLab(
+        config,
+        positiveInteger(values.hosts, '--hosts'),
+        {},
+        {
+          sharedStorage: values['shared-storage'],
+        },
+      );
+      const hosts = state.hosts.map((h) => `${h.name} (${h.address})`).join(', ');
       return values.json
         ? status(config, true)
-        : `lab up: ${state.hosts.map((h) => `${h.name} (${h.address})`).join(', ')}`;
+        : `lab up: ${hosts}${state.sharedStorage ? ', instances dir shared' : ''}`;
     }
     case 'down': {
       parseCommand(LAB_DOWN, rest);

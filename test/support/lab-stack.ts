@@ -1,6 +1,6 @@
 /**
- * ferry's whole stack on a lab of its own for an e2e describe block: three lab hosts with their
- * agents, the control worker, a scratch SQLite database and the run's Temporal server; plus what
+ * ferry's whole stack on a lab of its own for an e2e describe block: lab hosts (three unless told)
+ * with their agents, the control worker, a scratch SQLite database and the run's Temporal server; plus what
  * the tests check it with (libvirt, the guests' serial consoles and disks, the database).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -72,6 +72,10 @@ export interface LabStackOptions {
    * with restartTemporal, instead of the run's shared in-memory one.
    */
   ownTemporal?: boolean;
+  /** How many lab hosts (default 3). */
+  hosts?: number;
+  /** Every host's instances dir is one shared directory (docs/lab.md, Shared storage). */
+  sharedStorage?: boolean;
 }
 
 export function useLabStack(options: LabStackOptions) {
@@ -131,7 +135,9 @@ export function useLabStack(options: LabStackOptions) {
     };
     config = loadConfig({ ...process.env, ...env });
     await claimMachine(labStateDir(config));
-    lab = await bringUpLab(config, 3, agentEnv);
+    lab = await bringUpLab(config, options.hosts ?? 3, agentEnv, {
+      sharedStorage: options.sharedStorage,
+    });
     startControl();
     db = await openDatabase(config.databaseUrl);
     temporal = new Client({
@@ -172,6 +178,9 @@ export function useLabStack(options: LabStackOptions) {
     },
     get dataDir() {
       return dataDir;
+    },
+    get lab() {
+      return lab;
     },
     host,
     domainsOn: async (name: string) =>

@@ -101,14 +101,19 @@ export interface TestLab {
  * dir in the system's tmp dir, once any other lab on the machine is gone, and taken down in
  * afterAll, whatever happened in between.
  */
-export function useLab(options: { hosts?: number } = {}): TestLab {
+export function useLab(options: { hosts?: number; sharedStorage?: boolean } = {}): TestLab {
   let stateDir: string | undefined;
   let state: LabState | undefined;
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'ferry-lab-'));
     await claimMachine(stateDir);
-    state = await labUp({ stateDir, hosts: options.hosts ?? 2, cacheDir: CACHE_DIR });
+    state = await labUp({
+      stateDir,
+      hosts: options.hosts ?? 2,
+      cacheDir: CACHE_DIR,
+      sharedStorage: options.sharedStorage,
+    });
   });
 
   afterAll(async () => {
