@@ -46,6 +46,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   lab.LAB_DOWN,
   lab.LAB_STATUS,
   lab.LAB_GUEST,
+  lab.LAB_KILL_HOST,
+  lab.LAB_RESTART_HOST,
   main.DB_MIGRATE,
   main.CONFIG,
   main.HELP,
