@@ -3,6 +3,8 @@
  * the destination's checks (the source fenced, the disks seen here), the domain defined and
  * started from the recorded definition, and the destroy and undefine that never touch a disk.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { log } from '@temporalio/activity';
 import type { EvacuateHostActivities } from '../../../workflows/evacuate-contract';
 import { resolveInstancePath, InstancePathError } from '../../../virt/instance-paths';
@@ -13,7 +15,7 @@ import { migrationFailure } from '../live-migration/failures';
 import type { ResizeAgentContext } from '../resize/context';
 import { defineInstance } from '../resize/define-instance';
 import { resizeFailure } from '../resize/failures';
-import { pathExists } from '../resize/instance-files';
+import { insideInstancesDir, pathExists } from '../resize/instance-files';
 import { refuseUnlessFenced } from './fence-check';
 
 type EvacuateContext = Pick<
@@ -72,6 +74,17 @@ export function createEvacuateActivities(context: EvacuateContext): EvacuateHost
 
     async defineEvacuatedInstance({ instanceUuid, domainXml, start }) {
       try {
+        // The console logs' dirs, which a destination without the instance's storage lacks
+        // (a diskless instance needs no shared storage).
+        const logs = insideInstancesDir(
+          context.instancesDir,
+          parseDomainXml(domainXml).consoleFiles,
+        );
+        for (const file of logs) {
+          await mkdir(dirname(await resolveInstancePath(context.instancesDir, file)), {
+            recursive: true,
+          });
+        }
         await hypervisor.withConnection(libvirtUri, (conn) =>
           defineInstance(conn, { instanceUuid, xml: domainXml, start }),
         );
