@@ -21,7 +21,11 @@ const ON_SOURCE = new Set([
 ]);
 
 /** Steps run by the destination host's agent. */
-const ON_DESTINATION = new Set(['compute_pre_live_migration', 'compute_finish_resize']);
+const ON_DESTINATION = new Set([
+  'compute_pre_live_migration',
+  'compute_finish_resize',
+  'compute_rebuild_instance',
+]);
 
 /** The hosts of the migration an action carries out. */
 export interface MigrationHosts {

@@ -1,6 +1,7 @@
 import type { Instance } from '../db/models';
 import { serviceState } from '../db/host-liveness';
 import { startLiveMigration } from '../client/start-live-migration';
+import { startEvacuation } from '../client/start-evacuation';
 import { startResize } from '../client/start-resize';
 import { instanceWorkflowId } from '../workflows/operation-types';
 import { confirmUpdate, revertUpdate } from '../workflows/resize-messages';
@@ -47,6 +48,30 @@ function liveMigrateSchema(version: Microversion): Schema {
       },
     },
     required: ['os-migrateLive'],
+  };
+}
+
+/**
+ * evacuate's body by microversion (nova/api/openstack/compute/schemas/evacuate.py): host
+ * optional; onSharedStorage required before 2.14 and gone since; force from 2.29 to 2.67.
+ */
+function evacuateSchema(version: Microversion): Schema {
+  const properties: Record<string, Schema> = {
+    host: HOST_NAME,
+    adminPass: { type: 'string', nullable: true },
+  };
+  if (!version.atLeast('2.14')) properties.onSharedStorage = boolean();
+  if (version.atLeast('2.29') && !version.atLeast('2.68')) properties.force = boolean();
+  return {
+    type: 'object',
+    properties: {
+      evacuate: {
+        type: 'object',
+        properties,
+        required: version.atLeast('2.14') ? [] : ['onSharedStorage'],
+      },
+    },
+    required: ['evacuate'],
   };
 }
 
@@ -179,6 +204,34 @@ export function serverActionRoutes(deps: ApiDeps, updates: WorkflowUpdates): Rou
           requestedBy: context.caller.requestedBy,
         });
         return { status: 202 };
+      },
+    },
+    evacuate: {
+      adminPolicy: 'os_compute_api:os-evacuate',
+      schema: evacuateSchema,
+      async run(context, body, instance) {
+        const args = body.evacuate as Record<string, unknown>;
+        if (args.adminPass !== undefined) {
+          throw badRequest(
+            'adminPass is not supported: ferry sets no passwords, the evacuated instance keeps its own disks',
+          );
+        }
+        if (args.onSharedStorage !== undefined && !asBoolean(args.onSharedStorage)) {
+          throw badRequest(
+            'onSharedStorage false is not supported: ferry keeps no images to rebuild an instance from, its disks must be on storage the destination sees',
+          );
+        }
+        if (args.force !== undefined && asBoolean(args.force)) {
+          throw badRequest('force is not supported: ferry always checks the destination');
+        }
+        const host = (args.host as string | null | undefined) ?? undefined;
+        await checkDestination(instance, host);
+        await startEvacuation(db, client, config, {
+          instance: instance.uuid,
+          host,
+          requestedBy: context.caller.requestedBy,
+        });
+        return { status: 200 };
       },
     },
     confirmResize: {

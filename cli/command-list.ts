@@ -6,6 +6,7 @@ import * as hosts from './commands/hosts-spec';
 import * as drains from './commands/drains-spec';
 import * as inventory from './commands/inventory-spec';
 import * as moves from './commands/moves-spec';
+import * as evacuate from './commands/evacuate-spec';
 import * as lab from './commands/lab-spec';
 
 /** In the order `ferry help` lists them. */
@@ -23,6 +24,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   hosts.HOSTS_FORCE_UP,
   drains.HOSTS_DRAIN,
   drains.HOSTS_UNDRAIN,
+  evacuate.HOSTS_EVACUATE,
   drains.DRAINS_LIST,
   drains.DRAINS_SHOW,
   inventory.INSTANCES_LIST,
@@ -39,10 +41,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   moves.RESIZE,
   moves.CONFIRM,
   moves.REVERT,
+  evacuate.EVACUATE,
   lab.LAB_UP,
   lab.LAB_DOWN,
   lab.LAB_STATUS,
   lab.LAB_GUEST,
+  lab.LAB_KILL_HOST,
+  lab.LAB_RESTART_HOST,
   main.DB_MIGRATE,
   main.CONFIG,
   main.HELP,

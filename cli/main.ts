@@ -177,6 +177,10 @@ async function run(argv: string[]): Promise<number> {
       const { resizeCommand } = await import('./commands/resize.js');
       return print(await resizeCommand(config, command, args));
     }
+    case 'evacuate': {
+      const { evacuateCommand } = await import('./commands/evacuate.js');
+      return print(await evacuateCommand(config, args));
+    }
     case 'lab': {
       const { labCommand } = await import('./commands/lab.js');
       return print(await labCommand(config, args));

@@ -5,7 +5,7 @@
  */
 import type { Database } from '../db/database';
 import { InstancePathError, confineInstancePath } from '../virt/instance-paths';
-import { DOMAIN_STATE, openConnection, type Connection } from '../virt/libvirt/binding';
+import { DOMAIN_STATE, DOMAIN_XML, openConnection, type Connection } from '../virt/libvirt/binding';
 import { findDomain } from '../virt/libvirt/domain-lookup';
 import { parseDomainXml } from '../virt/libvirt/live-migration-xml';
 import type { Flavor, Host } from '../db/models';
@@ -45,6 +45,8 @@ interface DomainFacts {
   vcpus: number;
   memoryKiB: number;
   persistent: boolean;
+  /** Its persistent definition, recorded for an evacuation (docs/evacuate.md). */
+  definition: string;
   warnings: string[];
 }
 
@@ -86,10 +88,11 @@ async function readDomain(
   const domain = await findDomain(conn, uuid);
   if (!domain) return null;
   try {
-    const [info, persistent, xml] = await Promise.all([
+    const [info, persistent, xml, definition] = await Promise.all([
       domain.getInfo(),
       domain.isPersistent(),
       domain.getXMLDesc(),
+      domain.getXMLDesc(DOMAIN_XML.INACTIVE),
     ]);
     return {
       name: domain.getName(),
@@ -98,6 +101,7 @@ async function readDomain(
       vcpus: info.nrVirtCpu,
       memoryKiB: info.maxMem,
       persistent,
+      definition,
       warnings: diskWarnings(xml, instancesDir),
     };
   } finally {
@@ -228,6 +232,7 @@ export async function importInstances(
           flavorId: choice.flavor.id,
           vmState: 'active',
           powerState: power,
+          domainXml: domain.definition,
         },
       });
       result.imported.push({

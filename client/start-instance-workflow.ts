@@ -29,7 +29,7 @@ export async function startInstanceWorkflow(
   db: Database,
   client: Client,
   start: {
-    workflowType: 'liveMigration' | 'resize';
+    workflowType: 'liveMigration' | 'resize' | 'evacuate';
     input: unknown;
     instance: Instance;
     migration: Migration;

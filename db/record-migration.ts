@@ -61,7 +61,7 @@ export function recordMigration(
   db: DatabaseClient,
   request: {
     instance: Instance;
-    migrationType: 'live-migration' | 'migration' | 'resize';
+    migrationType: 'live-migration' | 'migration' | 'resize' | 'evacuation';
     newFlavorId?: string;
     workflowId: string;
   },
@@ -72,7 +72,9 @@ export function recordMigration(
       uuid: randomUUID(),
       instanceUuid: instance.uuid,
       migrationType: request.migrationType,
-      status: request.migrationType === 'live-migration' ? 'accepted' : 'pre-migrating',
+      status: ['live-migration', 'evacuation'].includes(request.migrationType)
+        ? 'accepted'
+        : 'pre-migrating',
       sourceHost: instance.hostName,
       oldFlavorId: instance.flavorId,
       newFlavorId: request.newFlavorId ?? instance.flavorId,

@@ -9,10 +9,12 @@ import { migrateDatabase } from '../db/migrate';
 import type { FerryConfig } from '../config';
 import { relayTargetsFor, startLabAgents } from './agents';
 import { labDown } from './down';
+import { killHost, restartHostDaemons } from './host-power';
 import { bootGuest, type BootGuestOptions, type LabGuest } from './guest';
 import { LAB_ADDRESS_PREFIX } from './layout';
 import { commandLine } from './processes';
-import { readState, type LabState } from './state';
+import { readState, requireState, type LabState } from './state';
+import { run } from './command';
 import { forgetLabHosts, registerLabGuest, registerLabHosts } from './register';
 import { labUp, type LabUpOptions } from './up';
 
@@ -77,10 +79,19 @@ export async function bootLabInstance(
   config: FleetConfig,
   options: Omit<BootGuestOptions, 'stateDir'>,
 ): Promise<LabGuest> {
-  const guest = await bootGuest({ ...options, stateDir: labStateDir(config) });
+  const stateDir = labStateDir(config);
+  const guest = await bootGuest({ ...options, stateDir });
+  const host = (await requireState(stateDir)).hosts.find((h) => h.name === guest.host);
+  const definition = await run('virsh', [
+    '-c',
+    host?.libvirtUri ?? '',
+    'dumpxml',
+    '--inactive',
+    guest.name,
+  ]);
   const db = await openDatabase(config.databaseUrl);
   try {
-    await registerLabGuest(db, guest);
+    await registerLabGuest(db, guest, definition);
   } finally {
     await db.$disconnect();
   }
@@ -110,4 +121,26 @@ export async function takeDownLab(config: FleetConfig): Promise<string[]> {
   } finally {
     await db.$disconnect();
   }
+}
+
+/** Every process of the lab host `name` killed at once, its agent among them (a power cut). */
+export async function killLabHost(config: FleetConfig, name: string): Promise<number[]> {
+  return killHost(labStateDir(config), name);
+}
+
+/**
+ * The lab host `name` back after killLabHost: its libvirtd and sshd started again, and its agent
+ * if it has none running.
+ */
+export async function restartLabHost(
+  config: FleetConfig,
+  name: string,
+  agentEnv: Record<string, string> = {},
+): Promise<void> {
+  const stateDir = labStateDir(config);
+  const host = await restartHostDaemons(stateDir, name);
+  const running = await runningAgents(stateDir);
+  if (running[name] !== undefined) return;
+  const started = startLabAgents([host], config, agentEnv);
+  await writeFile(agentsFile(stateDir), JSON.stringify({ ...running, ...started }));
 }

@@ -1,7 +1,8 @@
 /**
  * /init of the lab guest's initramfs (busybox sh). It prints `ferry-guest <name> counter N` to the
  * serial console every second, writes (and flushes) the same line to sector 0 of /dev/vda when a
- * disk is attached, and with `ferry.dirty_mb=D` rewrites D MiB of tmpfs in a loop (about 100 MiB/s
+ * disk is attached (and, booting from a disk that holds such a line, counts on from it: a guest
+ * started elsewhere from the same disk shows that what it wrote is there), and with `ferry.dirty_mb=D` rewrites D MiB of tmpfs in a loop (about 100 MiB/s
  * under TCG, with non-zero data: QEMU sends zero pages almost for free), dirtying memory faster
  * than a bandwidth-limited migration copies it. busybox's acpid powers the guest off when the ACPI
  * power button is pressed (libvirt's shutdown), if the domain has ACPI (`<features><acpi/>`) and
@@ -57,6 +58,10 @@ if [ "$dirty" -gt 0 ]; then
   done &
 fi
 n=0
+if [ -b /dev/vda ]; then
+  last=$(dd if=/dev/vda bs=512 count=1 2>/dev/null | sed -n "s/^ferry-guest $name counter \\([0-9]*\\).*/\\1/p")
+  if [ -n "$last" ]; then n=$((last + 1)); fi
+fi
 while true; do
   line="ferry-guest $name counter $n"
   echo "$line" > /dev/ttyS0

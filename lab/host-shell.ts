@@ -2,7 +2,9 @@
  * The host shell: one long-lived bash per lab host, started in the host's network namespace under
  * `unshare --uts --mount --propagation private`. It names the host, bind-mounts the host's private
  * dirs and files over the system ones, starts libvirtd and sshd, and waits. Everything later run
- * "on the host" enters the shell's namespaces with nsenter, so it sees the same mounts.
+ * "on the host" enters the shell's namespaces with nsenter, so it sees the same mounts. Once its
+ * daemons have gone (a host killed, docs/lab.md) it sleeps on as the same process, so the host's
+ * namespaces stay for its daemons to be started in again.
  */
 import { readFile } from 'node:fs/promises';
 import { sshdConfigFile } from './host-config';
@@ -19,6 +21,7 @@ echo $! > /run/ferry-libvirtd.pid
 /usr/sbin/sshd -D -f "$sshd_config" -E "$sshd_log" &
 echo $! > /run/ferry-sshd.pid
 wait
+exec sleep infinity
 `;
 
 export interface HostShellPids {

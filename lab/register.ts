@@ -34,8 +34,15 @@ export async function registerLabHosts(db: Database, hosts: LabHost[]): Promise<
   }
 }
 
-/** Registers a booted lab guest as an ACTIVE, running instance of the lab flavor. */
-export async function registerLabGuest(db: Database, guest: LabGuest): Promise<void> {
+/**
+ * Registers a booted lab guest as an ACTIVE, running instance of the lab flavor, with its domain
+ * definition as ferry records every instance's (docs/evacuate.md).
+ */
+export async function registerLabGuest(
+  db: Database,
+  guest: LabGuest,
+  domainXml: string,
+): Promise<void> {
   await db.flavor.upsert({ where: { id: LAB_FLAVOR.id }, create: LAB_FLAVOR, update: {} });
   const data = {
     name: guest.name,
@@ -44,6 +51,7 @@ export async function registerLabGuest(db: Database, guest: LabGuest): Promise<v
     vmState: 'active',
     powerState: 'running',
     taskState: null,
+    domainXml,
   };
   await db.instance.upsert({
     where: { uuid: guest.uuid },

@@ -5,6 +5,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
 } from '@temporalio/workflow';
+import type { EvacuateControlActivities, EvacuateHostActivities } from './evacuate-contract';
 import type {
   LiveMigrationControlActivities,
   LiveMigrationHostActivities,
@@ -131,3 +132,20 @@ export const resizeControl = controlProxy(
   proxyLocalActivities<ResizeControlActivities>(controlOptions),
   proxyActivities<ResizeControlActivities>(controlOptions),
 );
+
+/** Database steps of an evacuation, local activities as `control`'s. */
+export const evacuateControl = proxyLocalActivities<EvacuateControlActivities>(controlOptions);
+
+/**
+ * Evacuation steps on a host: the destination's checks (the fence check waits up to 15 s for
+ * the source's libvirt), the definition and start, the destroy. An agent that does not pick the
+ * task up within two minutes counts as a host that is not answering.
+ */
+export function evacuatingAgent(host: string) {
+  return proxyActivities<EvacuateHostActivities>({
+    taskQueue: hostTaskQueue(host),
+    scheduleToCloseTimeout: '3m',
+    startToCloseTimeout: '60s',
+    retry: { maximumAttempts: 5, maximumInterval: '15s', nonRetryableErrorTypes },
+  });
+}

@@ -100,6 +100,11 @@ export interface MigrationResult {
   progress: MigrationProgress;
   /** How completion was forced, if it was. */
   forced: 'post-copy' | 'paused' | null;
+  /**
+   * The destination's persistent definition of the domain once it runs there, which ferry records
+   * for an evacuation (docs/evacuate.md); absent from results recorded before, or when unreadable.
+   */
+  domainXml?: string;
 }
 
 /** Where a host's libvirt has the instance's domain. */

@@ -3,11 +3,12 @@
  * disks, Nova's error types, the workflow id, and the control activities both call. Pure
  * declarations, safe for workflow code.
  */
+import type { EvacuationStatus } from './evacuate-contract';
 import type { LiveMigrationStatus } from './live-migration-contract';
 import type { ResizeStatus } from './resize-contract';
 
 /** Nova's Migration row statuses, of a live migration or of a resize (cold migration). */
-export type OperationStatus = LiveMigrationStatus | ResizeStatus;
+export type OperationStatus = LiveMigrationStatus | ResizeStatus | EvacuationStatus;
 
 /** Nova's migration statuses after which nothing changes any more (live migration and resize). */
 export const FINISHED_MIGRATION_STATUSES: string[] = [
@@ -17,6 +18,7 @@ export const FINISHED_MIGRATION_STATUSES: string[] = [
   'error',
   'confirmed',
   'reverted',
+  'done',
 ];
 
 /** The live status an operation's workflow answers to its `status` query, common part. */
@@ -72,6 +74,7 @@ export const MIGRATION_ERRORS = [
   'UnableToMigrateToSelf',
   'NoValidHost',
   'ComputeServiceUnavailable',
+  'ComputeServiceInUse',
   'InvalidHypervisorType',
   'DestinationHypervisorTooOld',
   'InvalidCPUInfo',

@@ -134,7 +134,7 @@ export interface ResizeHostActivities {
   /**
    * Destination (the source itself for a same-host resize): grows the root disk to `rootDiskGiB` when it is bigger (never shrinks), defines
    * the domain from `domainXml` with the new vCPUs and memory (UUID, MACs, devices kept), starts
-   * it when `start`. Idempotent.
+   * it when `start`. Idempotent. Returns the definition it defined, which ferry records.
    */
   finishResizeAtDestination(request: {
     instanceUuid: string;
@@ -142,7 +142,7 @@ export interface ResizeHostActivities {
     disks: InstanceDisk[];
     size: InstanceSize;
     start: boolean;
-  }): Promise<void>;
+  }): Promise<{ domainXml: string }>;
 
   /** Destination (revert or rollback): destroy and undefine the domain, delete `disks`. Idempotent. */
   removeResizedInstance(request: { instanceUuid: string; disks: InstanceDisk[] }): Promise<void>;
@@ -197,6 +197,8 @@ export interface ResizeControlActivities {
     migrationUuid: string;
     destHost: string;
     confirmDeadline: string | null;
+    /** The destination's definition, recorded as the instance's (absent in older histories). */
+    domainXml?: string;
   }): Promise<void>;
 
   /** Confirmed: status confirmed, vm_state active, task_state null, every claim released. */
@@ -206,7 +208,7 @@ export interface ResizeControlActivities {
    * Reverted: host and flavor back to the source and old flavor, status reverted, vm_state active
    * (stopped if it was), task_state null, every claim released.
    */
-  revertResize(request: { migrationUuid: string }): Promise<void>;
+  revertResize(request: { migrationUuid: string; domainXml?: string }): Promise<void>;
 
   /**
    * Failed before finished, or a confirm/revert that failed: like failMigration (status error,

@@ -178,7 +178,7 @@ async function migrateAndFinish(
     }
     await record.transition('post-migrating', 'resize_migrated');
     await record.transition('post-migrating', 'resize_finish');
-    await record.step('compute_finish_resize', () =>
+    const finished = await record.step('compute_finish_resize', () =>
       resizingAgent(dest).finishResizeAtDestination({
         instanceUuid,
         domainXml: snapshot.domainXml,
@@ -193,6 +193,8 @@ async function migrateAndFinish(
       migrationUuid,
       destHost: dest,
       confirmDeadline: state.confirmDeadline,
+      // Undefined when replaying a history recorded before the agent returned its definition.
+      ...(finished?.domainXml === undefined ? {} : { domainXml: finished.domainXml }),
     });
     record.reached('finished', 'verify_resize');
     return { ...snapshot, sharedStorage };
@@ -321,7 +323,10 @@ async function revert(
       disks: snapshot.disks,
       start: snapshot.wasRunning,
     });
-    await resizeControl.revertResize({ migrationUuid: input.migrationUuid });
+    await resizeControl.revertResize({
+      migrationUuid: input.migrationUuid,
+      domainXml: snapshot.domainXml,
+    });
   });
   record.reached('reverted');
 }

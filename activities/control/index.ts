@@ -5,6 +5,9 @@ import type { Database } from '../../db/database';
 import type { DrainControlActivities } from '../../workflows/drain-contract';
 import { drainControlActivities, type DrainConfig } from './drain-control';
 import type { HostHeartbeatControlActivities } from '../../workflows/host-heartbeats-contract';
+import type { EvacuateControlActivities } from '../../workflows/evacuate-contract';
+import type { FerryConfig } from '../../config';
+import { evacuationControlActivities } from './evacuation-control';
 import { hostHeartbeatActivities } from './host-heartbeats';
 import { hostInventoryActivities } from './host-inventory';
 import { migrationControlActivities } from './migration-control';
@@ -19,9 +22,13 @@ import { resizeControlActivities } from './resize-control';
  */
 export function createControlActivities(
   db: Database,
-  settings: SlotSettings & ControlPolicyConfig & DrainConfig & { reportIntervalSeconds: number },
+  settings: SlotSettings &
+    ControlPolicyConfig &
+    DrainConfig &
+    Pick<FerryConfig, 'reportIntervalSeconds' | 'serviceDownTimeSeconds'>,
 ) {
   return {
+    ...evacuationControlActivities(db, settings),
     ...drainControlActivities(db, settings),
     ...hostHeartbeatActivities(db, settings),
     ...hostInventoryActivities(db),
@@ -31,6 +38,7 @@ export function createControlActivities(
     LiveMigrationControlActivities &
     ResizeControlActivities &
     DrainControlActivities &
+    EvacuateControlActivities &
     HostHeartbeatControlActivities;
 }
 

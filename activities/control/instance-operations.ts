@@ -110,7 +110,13 @@ export async function completeLiveMigration(
     }
     await tx.instance.update({
       where: { uuid: migration.instanceUuid },
-      data: { hostName: request.destHost, taskState: null, progress: 100, powerState: 'running' },
+      data: {
+        hostName: request.destHost,
+        taskState: null,
+        progress: 100,
+        powerState: 'running',
+        ...(request.result.domainXml === undefined ? {} : { domainXml: request.result.domainXml }),
+      },
     });
     await tx.resourceClaim.deleteMany({ where: { migrationId: migration.id } });
     await finishInstanceAction(tx, migration.uuid);

@@ -162,7 +162,12 @@ function parseDeadline(deadline: string | null): Date | null {
  */
 export async function finishResize(
   db: Database,
-  request: { migrationUuid: string; destHost: string; confirmDeadline: string | null },
+  request: {
+    migrationUuid: string;
+    destHost: string;
+    confirmDeadline: string | null;
+    domainXml?: string;
+  },
 ): Promise<void> {
   const confirmDeadline = parseDeadline(request.confirmDeadline);
   const migration = await getResizeMigration(db, request.migrationUuid);
@@ -194,6 +199,7 @@ export async function finishResize(
         flavorId: migration.newFlavorId,
         vmState: 'resized',
         taskState: null,
+        ...(request.domainXml === undefined ? {} : { domainXml: request.domainXml }),
       },
     });
     await tx.resourceClaim.deleteMany({ where: { migrationId: migration.id, hostName: destHost } });

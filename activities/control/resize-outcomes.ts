@@ -76,7 +76,7 @@ export async function confirmResize(
  */
 export async function revertResize(
   db: Database,
-  request: { migrationUuid: string },
+  request: { migrationUuid: string; domainXml?: string },
 ): Promise<void> {
   const migration = await getResizeMigration(db, request.migrationUuid);
   await inTransaction(db, async (tx) => {
@@ -90,6 +90,7 @@ export async function revertResize(
         flavorId: migration.oldFlavorId,
         vmState: 'active',
         taskState: null,
+        ...(request.domainXml === undefined ? {} : { domainXml: request.domainXml }),
       },
     });
     await tx.resourceClaim.deleteMany({ where: { migrationId: migration.id } });

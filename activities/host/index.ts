@@ -7,6 +7,8 @@ import type { HypervisorInfo } from '../../workflows/refresh-hosts-contract';
 import type { HeartbeatHostActivities } from '../../workflows/host-heartbeats-contract';
 import { hypervisorInfo } from '../../virt/libvirt/binding';
 import type { Hypervisor } from '../../virt/driver';
+import type { EvacuateHostActivities } from '../../workflows/evacuate-contract';
+import { createEvacuateActivities } from './evacuate';
 import { createLiveMigrationActivities } from './live-migration';
 import type { LiveMigrationSettings } from './live-migration/settings';
 import { createResizeActivities } from './resize';
@@ -46,9 +48,11 @@ export function createHostActivities(context: HostAgentContext) {
     },
     ...createLiveMigrationActivities(context),
     ...createResizeActivities(context),
+    ...createEvacuateActivities(context),
   } satisfies { describeHypervisor(): Promise<HypervisorInfo> } & HeartbeatHostActivities &
     LiveMigrationHostActivities &
-    ResizeHostActivities;
+    ResizeHostActivities &
+    EvacuateHostActivities;
 }
 
 export type HostActivities = ReturnType<typeof createHostActivities>;

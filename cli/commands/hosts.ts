@@ -195,5 +195,8 @@ export async function hostsCommand(config: FerryConfig, args: string[]): Promise
   if (sub === 'force-up') return forceHost(config, rest, false);
   if (sub === 'drain') return (await import('./drains.js')).drainCommand(config, rest);
   if (sub === 'undrain') return (await import('./drains.js')).undrainCommand(config, rest);
+  if (sub === 'evacuate') {
+    return (await import('./evacuate.js')).hostsEvacuateCommand(config, rest);
+  }
   throw groupUsageError('hosts');
 }

@@ -1,4 +1,4 @@
-/** The declarations of `ferry lab up|down|status|guest` (docs/lab.md). */
+/** The declarations of `ferry lab up|down|status|guest|kill-host|restart-host` (docs/lab.md). */
 import { defineCommand, JSON_OUTPUT } from '../command-spec';
 
 export const LAB_UP = defineCommand({
@@ -60,4 +60,20 @@ export const LAB_GUEST = defineCommand({
     json: JSON_OUTPUT,
   },
   example: 'ferry lab guest busy --host host1 --memory-mb 192 --dirty-mb 96',
+});
+
+export const LAB_KILL_HOST = defineCommand({
+  name: 'lab kill-host',
+  operands: 'NAME',
+  summary: 'kill every process of a lab host at once (libvirtd, guests, agent), as a power cut',
+  options: {},
+  example: 'ferry lab kill-host host1',
+});
+
+export const LAB_RESTART_HOST = defineCommand({
+  name: 'lab restart-host',
+  operands: 'NAME',
+  summary: "start a killed lab host's libvirtd, sshd and agent again",
+  options: {},
+  example: 'ferry lab restart-host host1',
 });

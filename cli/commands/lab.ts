@@ -1,11 +1,25 @@
-import { bootLabInstance, bringUpLab, labStateDir, takeDownLab } from '../../lab/fleet';
+import {
+  bootLabInstance,
+  bringUpLab,
+  killLabHost,
+  labStateDir,
+  restartLabHost,
+  takeDownLab,
+} from '../../lab/fleet';
 import { labStatus } from '../../lab/status';
 import type { FerryConfig } from '../../config';
 import { formatTable } from '../table';
 import { UsageError } from '../usage-error';
 import { parseCommand, usageError } from '../command-spec';
 import { groupUsageError } from '../command-list';
-import { LAB_DOWN, LAB_GUEST, LAB_STATUS, LAB_UP } from './lab-spec';
+import {
+  LAB_DOWN,
+  LAB_GUEST,
+  LAB_KILL_HOST,
+  LAB_RESTART_HOST,
+  LAB_STATUS,
+  LAB_UP,
+} from './lab-spec';
 
 function positiveInteger(raw: string, option: string): number;
 function positiveInteger(raw: string | undefined, option: string): number | undefined;
@@ -93,6 +107,18 @@ export async function labCommand(config: FerryConfig, args: string[]): Promise<s
       return values.json
         ? JSON.stringify(guest)
         : `guest ${guest.name} (${guest.uuid}) running on ${guest.host}`;
+    }
+    case 'kill-host': {
+      const { positionals } = parseCommand(LAB_KILL_HOST, rest);
+      if (positionals.length !== 1) throw usageError(LAB_KILL_HOST);
+      const killed = await killLabHost(config, positionals[0]);
+      return `${positionals[0]}: killed ${killed.length} processes`;
+    }
+    case 'restart-host': {
+      const { positionals } = parseCommand(LAB_RESTART_HOST, rest);
+      if (positionals.length !== 1) throw usageError(LAB_RESTART_HOST);
+      await restartLabHost(config, positionals[0]);
+      return `${positionals[0]}: libvirtd, sshd and agent running`;
     }
     default:
       throw groupUsageError('lab');

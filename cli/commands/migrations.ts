@@ -9,7 +9,7 @@ import { formatTable, type Column } from '../table';
 import { UsageError } from '../usage-error';
 import { MIGRATIONS_LIST, MIGRATIONS_SHOW } from './inventory-spec';
 
-const TYPES = ['live-migration', 'migration', 'resize'];
+const TYPES = ['live-migration', 'migration', 'resize', 'evacuation'];
 
 /** The largest value the database's integer columns hold: a larger number is no migration id. */
 const INT_MAX = 2_147_483_647;
@@ -97,7 +97,9 @@ export async function instanceMigrations(
 async function listMigrations(config: FerryConfig, args: string[]): Promise<string> {
   const { values } = parseCommand(MIGRATIONS_LIST, args);
   if (values.type !== undefined && !TYPES.includes(values.type)) {
-    throw new UsageError(`--type: "${values.type}" is not live-migration, migration or resize`);
+    throw new UsageError(
+      `--type: "${values.type}" is not live-migration, migration, resize or evacuation`,
+    );
   }
   const db = await openDatabase(config.databaseUrl);
   try {

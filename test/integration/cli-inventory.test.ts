@@ -226,6 +226,9 @@ describe('ferry migrations, instances and hosts disable/enable', () => {
         },
         { uuid: UUID.web, name: 'web', flavorId: 'tiny', vmState: 'active', powerState: 'running' },
       ]);
+      // Its definition, recorded for an evacuation (docs/evacuate.md).
+      const web = await db.instance.findUniqueOrThrow({ where: { uuid: UUID.web } });
+      expect(web.domainXml).toContain(`<uuid>${UUID.web}</uuid>`);
     });
 
     it.each([
@@ -622,9 +625,14 @@ describe('ferry migrations, instances and hosts disable/enable', () => {
     const cases: [string[], string | RegExp][] = [
       [
         ['migrations', 'list', '--type', 'cold'],
-        '--type: "cold" is not live-migration, migration or resize',
+        '--type: "cold" is not live-migration, migration, resize or evacuation',
       ],
       [['migrations', 'show'], 'usage: ferry migrations show ID [--json]'],
+      [['evacuate'], 'usage: ferry evacuate INSTANCE [--host H] [--wait] [--json]'],
+      [
+        ['hosts', 'evacuate', 'x', '--concurrency', '0'],
+        '--concurrency: "0" is not a whole number of at least 1',
+      ],
       [['instances'], 'usage: ferry instances list|show|import'],
       [['instances', 'list', '--yaml'], /^Unknown option '--yaml'/],
       [['instances', 'show'], 'usage: ferry instances show NAME|UUID [--json]'],

@@ -132,7 +132,12 @@ describe.each(['sqlite', 'postgresql'] as const)('resize control activities on %
       status: 'post-migrating',
       taskState: 'resize_finish',
     });
-    await control.finishResize({ migrationUuid, destHost: dest, confirmDeadline: deadline });
+    await control.finishResize({
+      migrationUuid,
+      destHost: dest,
+      confirmDeadline: deadline,
+      domainXml: `<domain>resized on ${dest}</domain>`,
+    });
   }
 
   /** demo powered off: ferry's stopped instance is active with power_state shutdown. */
@@ -494,6 +499,7 @@ describe.each(['sqlite', 'postgresql'] as const)('resize control activities on %
         vmState: 'resized',
         taskState: null,
         powerState: 'running',
+        domainXml: '<domain>resized on host2</domain>',
       });
       const finished = await migrationRow(uuid);
       expect(finished).toMatchObject({ status: 'finished', destHost: 'host2', finishedAt: null });
@@ -659,11 +665,12 @@ describe.each(['sqlite', 'postgresql'] as const)('resize control activities on %
         status: 'reverting',
         taskState: 'resize_reverting',
       });
-      await control.revertResize({ migrationUuid: uuid });
+      await control.revertResize({ migrationUuid: uuid, domainXml: '<domain>as before</domain>' });
 
       expect(await instance()).toMatchObject({
         hostName: 'host1',
         flavorId: 'small',
+        domainXml: '<domain>as before</domain>',
         vmState: 'active',
         taskState: null,
         powerState: 'running',

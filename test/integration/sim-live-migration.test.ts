@@ -148,6 +148,8 @@ describe('live migration on the sim driver, through the real host activities', (
     });
     const instance = await db.instance.findUniqueOrThrow({ where: { uuid: sim.instance.uuid } });
     expect(instance).toMatchObject({ hostName: sim.dest, taskState: null, vmState: 'active' });
+    // The destination's definition, recorded for an evacuation (docs/evacuate.md).
+    expect(instance.domainXml).toContain(`<uuid>${sim.instance.uuid}</uuid>`);
     const migration = await db.migration.findUniqueOrThrow({ where: { uuid: sim.migrationUuid } });
     expect(migration).toMatchObject({
       status: 'completed',

@@ -215,6 +215,7 @@ export class FakeResizeFleet {
       finishResizeAtDestination: async () => {
         this.enter('finishResizeAtDestination', host);
         this.domains.set(host, 'running');
+        return { domainXml: '<domain/>' };
       },
       removeResizedInstance: async () => {
         this.enter('removeResizedInstance', host);

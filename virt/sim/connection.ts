@@ -87,6 +87,14 @@ class SimDomainHandle implements HypervisorDomain {
   async create(): Promise<void> {
     const domain = await this.current();
     if (isActiveState(domain.state)) throw invalid('domain is already running');
+    const holder = this.conn.fleet.runningElsewhere(this.conn.host, domain.uuid);
+    if (holder !== undefined) {
+      // QEMU's image lock: the same instance's disks, opened by its guest on another host.
+      throw simError(
+        VIR_ERR.INTERNAL_ERROR,
+        `internal error: process exited while connecting to monitor: Failed to get "write" lock (held by the guest on ${holder}). Is another process using the image?`,
+      );
+    }
     domain.state = DOMAIN_STATE.RUNNING;
     domain.reason = REASON.RUNNING_BOOTED;
   }

@@ -36,6 +36,7 @@ const URI_PREFIX = 'sim:///';
 export class SimFleet {
   private readonly domains = new Map<string, Map<string, SimDomain>>();
   private readonly hostTime = new Map<string, number>();
+  private readonly stopped = new Set<string>();
 
   /** The driver the host activities use: connections to this fleet's hosts. */
   readonly hypervisor: Hypervisor;
@@ -89,16 +90,62 @@ export class SimFleet {
     return this.on(host).get(uuid);
   }
 
+  /**
+   * Another host whose guest of the instance runs (its libvirtd answering or not): sim guests
+   * have no disks, so one instance's guests stand for the disks they share.
+   */
+  runningElsewhere(host: string, uuid: string): string | undefined {
+    return this.hosts.find((other) => {
+      const state = this.domains.get(other)?.get(uuid)?.state;
+      return other !== host && (state === DOMAIN_STATE.RUNNING || state === DOMAIN_STATE.PAUSED);
+    });
+  }
+
   /** The hosts that have a domain of the instance now. */
   hostsOf(uuid: string): string[] {
     return this.hosts.filter((host) => this.on(host).has(uuid));
   }
 
-  /** The sim host a URI names; libvirt's connection error for any other. */
+  /**
+   * The host's libvirtd stops answering (the host died or was cut off): connections to it fail
+   * until `startLibvirt`. Its domains stay as they were, as a powered-off host's definitions do.
+   */
+  stopLibvirt(host: string): void {
+    this.on(host);
+    this.stopped.add(host);
+  }
+
+  /**
+   * The host dies: its guests stop, its transient domains go, its persistent definitions stay
+   * (as on its disk) for when it comes back, and its libvirtd answers no more until
+   * `startLibvirt`.
+   */
+  crash(host: string): void {
+    const domains = this.on(host);
+    for (const [uuid, domain] of domains) {
+      if (!domain.persistent) domains.delete(uuid);
+      domain.job?.abort('host crashed');
+      domain.state = DOMAIN_STATE.SHUTOFF;
+      domain.reason = REASON.SHUTOFF_CRASHED;
+    }
+    this.stopLibvirt(host);
+  }
+
+  startLibvirt(host: string): void {
+    this.stopped.delete(host);
+  }
+
+  /** The sim host a URI names; libvirt's connection error for any other, or one stopped. */
   hostOf(uri: string): string {
     const host = uri.startsWith(URI_PREFIX) ? uri.slice(URI_PREFIX.length) : '';
     if (!this.domains.has(host)) {
       throw simError(VIR_ERR.NO_CONNECT, `Failed to connect to the hypervisor: no sim host ${uri}`);
+    }
+    if (this.stopped.has(host)) {
+      throw simError(
+        VIR_ERR.NO_CONNECT,
+        `Failed to connect socket to '${host}': Connection refused (sim libvirtd stopped)`,
+      );
     }
     return host;
   }

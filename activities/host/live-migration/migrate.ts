@@ -11,6 +11,7 @@ import type {
 } from '../../../workflows/live-migration-contract';
 import type { HostAgentContext } from '../index';
 import {
+  DOMAIN_XML,
   JOB_STATS,
   JOB_TYPE,
   MIGRATE,
@@ -123,6 +124,33 @@ async function completedStats(
   }
 }
 
+/**
+ * The destination's persistent definition of the domain (libvirt leaves secrets out unless asked);
+ * undefined when it cannot be read, which leaves the definition ferry recorded as it was.
+ */
+async function destinationDefinition(
+  hypervisor: Hypervisor,
+  destUri: string,
+  uuid: string,
+): Promise<string | undefined> {
+  try {
+    return await hypervisor.withConnection(destUri, async (conn) => {
+      const domain = await findDomain(conn, uuid);
+      if (!domain) return undefined;
+      try {
+        return await domain.getXMLDesc(DOMAIN_XML.INACTIVE);
+      } finally {
+        await domain.close();
+      }
+    });
+  } catch (error) {
+    log.warn('could not read the domain definition on the destination', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
+}
+
 /** Whether the destination runs the instance (the migration's end, whoever started it). */
 async function runningAtDestination(
   hypervisor: Hypervisor,
@@ -152,6 +180,11 @@ async function result(
   const progress = stats
     ? progressFromStats(stats, postCopy)
     : { ...(outcome.progress ?? NO_PROGRESS), percent: 100, postCopy };
+  const domainXml = await destinationDefinition(
+    hypervisor,
+    request.destLibvirtUri,
+    request.instanceUuid,
+  );
   await reporter.settled();
   return {
     attached: outcome.attached,
@@ -159,6 +192,7 @@ async function result(
     downtimeMs: stats?.downtimeMs ?? null,
     progress,
     forced: outcome.forced,
+    ...(domainXml === undefined ? {} : { domainXml }),
   };
 }
 

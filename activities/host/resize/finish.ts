@@ -22,7 +22,7 @@ const GIB = 1024 ** 3;
 export async function finishResize(
   context: ResizeAgentContext,
   request: FinishRequest,
-): Promise<void> {
+): Promise<{ domainXml: string }> {
   const { rootDiskGiB } = request.size;
   if (!Number.isSafeInteger(rootDiskGiB) || rootDiskGiB < 0) {
     throw migrationFailure(
@@ -54,4 +54,5 @@ export async function finishResize(
   await context.hypervisor.withConnection(context.libvirtUri, (conn) =>
     defineInstance(conn, { instanceUuid: request.instanceUuid, xml, start: request.start }),
   );
+  return { domainXml: xml };
 }
