@@ -35,3 +35,8 @@ export class Compensations {
     });
   }
 }
+
+/** The reason an operation failed, with the undo steps that failed in turn, if any. */
+export function rollbackMessage(reason: string, failures: string[]): string {
+  return failures.length > 0 ? `${reason}; rollback failed: ${failures.join('; ')}` : reason;
+}

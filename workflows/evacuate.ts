@@ -8,7 +8,7 @@
 import { CancellationScope, setHandler } from '@temporalio/workflow';
 import { control, evacuateControl, evacuatingAgent } from './activity-proxies';
 import { chooseDestination } from './choose-destination';
-import { Compensations } from './compensations';
+import { Compensations, rollbackMessage } from './compensations';
 import type { EvacuateInput, EvacuationPlan, EvacuationState } from './evacuate-contract';
 import { evacuationStatusQuery } from './evacuate-messages';
 import { EvacuationRecord } from './evacuation-record';
@@ -80,8 +80,7 @@ export async function evacuate(input: EvacuateInput): Promise<EvacuationState> {
     return CancellationScope.nonCancellable(async () => {
       const reason = failureMessage(error);
       const failed = await undo.run();
-      const message =
-        failed.length > 0 ? `${reason}; rollback failed: ${failed.join('; ')}` : reason;
+      const message = rollbackMessage(reason, failed);
       await record.failed(message);
       throw record.failure(errorType(error) ?? 'MigrationError', message);
     });

@@ -17,7 +17,7 @@ import {
   liveMigrationControl,
   migratingAgent,
 } from './activity-proxies';
-import { Compensations } from './compensations';
+import { Compensations, rollbackMessage } from './compensations';
 import { errorType, failureMessage } from './failures';
 import { chooseLiveMigrationDestination, type Destination } from './live-migration-destination';
 import { LiveMigrationRecord } from './live-migration-record';
@@ -298,8 +298,7 @@ function rollBack(
           : failure.migrationStarted
             ? 'failed'
             : 'error';
-    const error =
-      failures.length > 0 ? `${reason}; rollback failed: ${failures.join('; ')}` : reason;
+    const error = rollbackMessage(reason, failures);
     await liveMigrationControl.failMigration({
       migrationUuid: input.migrationUuid,
       status,

@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { control, copyingAgent, resizeControl, resizingAgent } from './activity-proxies';
 import { chooseDestination } from './choose-destination';
-import { Compensations } from './compensations';
+import { Compensations, rollbackMessage } from './compensations';
 import { errorType, failureMessage } from './failures';
 import { resizePlan } from './operation-policy';
 import type { ResizeInput, ResizePlan, ResizeSourceSnapshot, ResizeState } from './resize-contract';
@@ -202,8 +202,7 @@ async function migrateAndFinish(
     return CancellationScope.nonCancellable(async () => {
       const reason = failureMessage(error);
       const failed = await undo.run();
-      const message =
-        failed.length > 0 ? `${reason}; rollback failed: ${failed.join('; ')}` : reason;
+      const message = rollbackMessage(reason, failed);
       await record.failed(message, failed.length > 0, 'rolled back');
       throw record.failure(errorType(error) ?? 'MigrationError', message);
     });

@@ -23,6 +23,7 @@ import { groupUsageError } from '../command-list';
 import { progressWriter } from '../progress-line';
 import { formatTable } from '../table';
 import { UsageError } from '../usage-error';
+import { withClients } from '../with-clients';
 import { DRAINS_LIST, DRAINS_SHOW, HOSTS_DRAIN, HOSTS_UNDRAIN } from './drains-spec';
 
 function positiveInteger(option: string, text: string | undefined): number | undefined {
@@ -32,23 +33,6 @@ function positiveInteger(option: string, text: string | undefined): number | und
     throw new UsageError(`--${option}: "${text}" is not a whole number of at least 1`);
   }
   return value;
-}
-
-async function withClients<T>(
-  config: FerryConfig,
-  work: (
-    db: Awaited<ReturnType<typeof openDatabase>>,
-    client: Awaited<ReturnType<typeof connectTemporal>>,
-  ) => Promise<T>,
-): Promise<T> {
-  const db = await openDatabase(config.databaseUrl);
-  const client = await connectTemporal(config);
-  try {
-    return await work(db, client);
-  } finally {
-    await client.connection.close();
-    await db.$disconnect();
-  }
 }
 
 function itemsTable(items: Omit<DrainItem, 'requestedHost'>[], destination = 'DESTINATION') {

@@ -6,29 +6,11 @@ import {
   startEvacuation,
   type HostEvacuationItem,
 } from '../../client/start-evacuation';
-import { openDatabase } from '../../db/database';
-import { connectTemporal } from '../../temporal/client';
 import { parseCommand, usageError } from '../command-spec';
 import { formatTable } from '../table';
 import { UsageError } from '../usage-error';
+import { withClients } from '../with-clients';
 import { EVACUATE, HOSTS_EVACUATE } from './evacuate-spec';
-
-async function withClients<T>(
-  config: FerryConfig,
-  work: (
-    db: Awaited<ReturnType<typeof openDatabase>>,
-    client: Awaited<ReturnType<typeof connectTemporal>>,
-  ) => Promise<T>,
-): Promise<T> {
-  const db = await openDatabase(config.databaseUrl);
-  const client = await connectTemporal(config);
-  try {
-    return await work(db, client);
-  } finally {
-    await client.connection.close();
-    await db.$disconnect();
-  }
-}
 
 function describe(item: HostEvacuationItem): string {
   const where = item.destHost === null ? '' : ` on ${item.destHost}`;
