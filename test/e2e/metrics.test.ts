@@ -74,6 +74,14 @@ describeLab('metrics on the lab', () => {
     expect({ code: migrated.code, stderr: migrated.stderr }).toEqual({ code: 0, stderr: '' });
 
     const after = await scrapeApi();
+    // The scrape before and after, for the record: every live-migration series that moved.
+    const shown = [...after].filter(
+      ([key, value]) =>
+        key.startsWith('ferry_') && !key.includes('_bucket{') && value !== (before.get(key) ?? 0),
+    );
+    console.log(
+      shown.map(([key, value]) => `${key} ${before.get(key) ?? 0} -> ${value}`).join('\n'),
+    );
     const moved = (name: string, labels: Record<string, string> = {}) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);
     expect(moved('ferry_migrations_total', completed)).toBe(1);
