@@ -11,6 +11,7 @@ import { UPDATE_DEADLINE_MS } from '../../api/workflow-updates';
 import type { LiveMigrationInput } from '../../workflows/live-migration-contract';
 import { instanceWorkflowId } from '../../workflows/operation-types';
 import type { ResizeInput } from '../../workflows/resize-contract';
+import { resizeStatusQuery } from '../../workflows/resize-messages';
 import { FakeFleet } from '../support/fake-live-migration-activities';
 import { FakeResizeFleet } from '../support/fake-resize-activities';
 import {
@@ -609,7 +610,8 @@ describe('the REST API', () => {
     /**
      * A real worker with ferry's workflows and MOCK control steps (test/support/fake-*.ts; they
      * run as local activities, so they must answer) and no host agent: each workflow waits at its
-     * first host step, where updates reach it.
+     * first host step, where updates reach it (a resize's is the shared-storage check, which it
+     * makes while `queued`, holding its fleet slot).
      */
     const taskQueue = `ferry-api-test-${randomUUID()}`;
     let connection: NativeConnection;
@@ -706,6 +708,12 @@ describe('the REST API', () => {
     it("relays the workflow's refusal of a confirm with its reason (409)", async () => {
       const vm = await verifying();
       await startResize(vm, taskQueue);
+      const handle = api.client.workflow.getHandle(instanceWorkflowId(vm.uuid));
+      for (;;) {
+        const { status, step } = await handle.query(resizeStatusQuery);
+        if (status === 'queued' && step === 'check_shared_storage') break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const response = await api.call({
         method: 'POST',
         path: `/v2.1/servers/${vm.uuid}/action`,
@@ -718,7 +726,7 @@ describe('the REST API', () => {
           body: {
             conflictingRequest: {
               code: 409,
-              message: `Cannot 'confirmResize' instance ${vm.uuid}: cannot confirm ${vm.name}: it is not in VERIFY_RESIZE (migration migrating)`,
+              message: `Cannot 'confirmResize' instance ${vm.uuid}: cannot confirm ${vm.name}: it is not in VERIFY_RESIZE (migration queued)`,
             },
           },
         }),
