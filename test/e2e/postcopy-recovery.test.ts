@@ -38,6 +38,8 @@ const COUNTER_PERIOD_MS = 1000;
 const OUTAGE_MS = 5000;
 /** ferry's pause between two resume attempts (postcopy-recovery.ts). */
 const RESUME_RETRY_MS = 1000;
+/** The resumed guest's first line waits for its pages to fault in over the link (see below). */
+const FAULT_IN_ALLOWANCE_MS = 6000;
 
 /** When each new counter value first showed in a serial log, polled every 100 ms. */
 function watchCounters(serialLog: string) {
@@ -154,11 +156,13 @@ describeLab('post-copy recovery after a network break, on the lab', () => {
     // attempt, a retry interval later, resumes the migration.
     const lastAttempt = attempts[attempts.length - 1];
     expect(lastAttempt - up).toBeLessThanOrEqual(OUTAGE_MS + RESUME_RETRY_MS);
-    // The guest stopped counting for the outage and until that resume, plus at most three counter
-    // periods: the line due as the link went, the resumed guest faulting its pages in, its next line.
+    // The guest stopped counting for the outage and until that resume, plus the line due as the
+    // link went and the resumed guest faulting its pages in over the link: QEMU's and the
+    // machine's time, not ferry's (0.9–3.6 s measured on the loaded 2-vCPU machine), given
+    // FAULT_IN_ALLOWANCE_MS.
     const gaps = counters.seen.slice(1).map((c, i) => c.at - counters.seen[i].at);
     const largestGap = Math.max(...gaps);
-    const bound = OUTAGE_MS + (lastAttempt - up) + 3 * COUNTER_PERIOD_MS;
+    const bound = OUTAGE_MS + (lastAttempt - up) + COUNTER_PERIOD_MS + FAULT_IN_ALLOWANCE_MS;
     const firstAfter = counters.seen.find((c) => c.at > up);
     console.log(
       'post-copy recovery timeline (s from link down): ' +
