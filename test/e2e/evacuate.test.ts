@@ -101,7 +101,7 @@ describeLab('evacuation on a shared-storage lab', () => {
     const answering = await evacuate([]);
     expect(answering.code).toBe(1);
     expect(answering.stderr).toMatch(
-      /libvirt at qemu\+tcp:\/\/10\.77\.0\.11\/system still answers host2/,
+      /libvirt at qemu\+tls:\/\/10\.77\.0\.11\/system still answers host2/,
     );
     expect((await migrations()).map((m) => m.status)).toEqual(['failed']);
     expect(await instance('omega')).toMatchObject({ hostName: 'host1', taskState: null });

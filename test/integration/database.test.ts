@@ -9,6 +9,7 @@ const MIGRATIONS = [
   '20261206100000_drains',
   '20261206120000_host_forced_down',
   '20261206200000_migration_downtime',
+  '20261206210000_instance_domain_xml',
 ];
 
 describe.each(['sqlite', 'postgresql'] as const)('upgrading a database on %s', (provider) => {
