@@ -9,9 +9,11 @@
  * - live migration on shared storage (a lab of its own, `--shared-storage`) of a guest with a disk:
  *   ferry (block_migration auto, which copies nothing) against `virsh migrate` with the same flags
  *   and no `--copy-storage-all` (`--unsafe`, as ferry: docs/live-migration.md, "Shared storage");
- *   goal ratio ≤ 1.15.
+ *   goal ratio ≤ 1.15;
+ * - evacuation (a shared-storage lab of its own, bench/lab-evacuation.ts): from the evacuate
+ *   request accepted to the guest's first counter line on the destination.
  * Medians over `--runs` of each. Progress on stderr, the result last on stdout.
- * `npm run bench:lab -- [--json] [--runs N]`
+ * `npm run bench:lab -- [--json] [--runs N] [--only migration|shared-storage|evacuation]`
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +36,7 @@ import {
   withLabStack,
   type LabBench as Bench,
 } from './lab-stack';
+import { evacuations } from './lab-evacuation';
 import { log } from './measure';
 
 const GOAL_LIVE_RATIO = 1.15;
@@ -182,16 +185,9 @@ async function sharedStorageLiveMigrations(runs: number) {
   );
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      json: { type: 'boolean', default: false },
-      runs: { type: 'string', default: '5' },
-    },
-  });
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: a positive integer`);
-  const result = await withLabStack(2, {}, async (bench) => {
+/** ferry and by hand in turn, live and cold, on a host-local lab. */
+async function hostLocalMigrations(runs: number) {
+  return withLabStack(2, {}, async (bench) => {
     await bootLabInstance(bench.config, { name: 'live', host: 'host1' });
     await bootLabInstance(bench.config, {
       name: 'cold',
@@ -230,10 +226,32 @@ async function main(): Promise<void> {
       },
     };
   });
+}
+
+const PARTS = ['migration', 'shared-storage', 'evacuation'] as const;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '5' },
+      only: { type: 'string' },
+    },
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: a positive integer`);
+  const only = values.only;
+  if (only !== undefined && !(PARTS as readonly string[]).includes(only)) {
+    throw new Error(`--only: one of ${PARTS.join(', ')}`);
+  }
+  const part = (name: (typeof PARTS)[number]) => only === undefined || only === name;
   const output = {
     runs,
-    ...result,
-    sharedStorageLiveMigration: await sharedStorageLiveMigrations(runs),
+    ...(part('migration') ? await hostLocalMigrations(runs) : {}),
+    ...(part('shared-storage')
+      ? { sharedStorageLiveMigration: await sharedStorageLiveMigrations(runs) }
+      : {}),
+    ...(part('evacuation') ? { evacuation: await evacuations(runs) } : {}),
   };
   process.stdout.write(
     values.json ? `${JSON.stringify(output)}\n` : `${JSON.stringify(output, null, 2)}\n`,
