@@ -10,14 +10,26 @@ import { migrationFailure } from '../live-migration/failures';
 /** How long the source's libvirt has to answer: a connection not made by then counts as none. */
 export const FENCE_CHECK_TIMEOUT_MS = 15_000;
 
-type Answer = { answered: true } | { answered: false; reason: string };
+/** `detail`: the failure that did not show the source's libvirt gone. */
+type Answer = { answered: true; detail?: string } | { answered: false; reason: string };
+
+/**
+ * The failures that mean nothing listens at the source's address. Any other (a TLS handshake or
+ * authentication refused, an unknown URI) means something answered, or that ferry cannot tell:
+ * either way the source is not known to be fenced.
+ */
+const NOTHING_LISTENS =
+  /Connection refused|No route to host|Host is unreachable|Network is unreachable|timed out/i;
 
 async function ask(hypervisor: Hypervisor, uri: string): Promise<Answer> {
   try {
     await hypervisor.withConnection(uri, (conn) => conn.getVersion());
     return { answered: true };
   } catch (error) {
-    return { answered: false, reason: error instanceof Error ? error.message : String(error) };
+    const reason = error instanceof Error ? error.message : String(error);
+    return NOTHING_LISTENS.test(reason)
+      ? { answered: false, reason }
+      : { answered: true, detail: reason };
   }
 }
 
@@ -39,7 +51,9 @@ export async function refuseUnlessFenced(
   if (answer.answered) {
     throw migrationFailure(
       'ComputeServiceInUse',
-      `libvirt at ${source.uri} still answers ${source.askedFrom}: the source may still run the instance. ` +
+      `libvirt at ${source.uri} still answers ${source.askedFrom}` +
+        (answer.detail ? ` (${answer.detail})` : '') +
+        ': the source may still run the instance. ' +
         'Fence the host (power it off), then force it down (ferry hosts force-down) to evacuate',
     );
   }
