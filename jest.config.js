@@ -1,4 +1,8 @@
-/** One project per test layer; `npm test` runs all three, in this order. */
+/**
+ * One project per test layer: unit, integration (real Temporal and databases, no lab), lab (host
+ * activities against the libvirt lab) and e2e (ferry's whole stack on the lab). `npm test` runs
+ * them all (scripts/test says in which lanes).
+ */
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',
@@ -21,5 +25,5 @@ module.exports = {
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   transform,
   testTimeout: 120_000,
-  projects: [layer('unit'), layer('integration'), layer('e2e')],
+  projects: [layer('unit'), layer('integration'), layer('lab'), layer('e2e')],
 };
