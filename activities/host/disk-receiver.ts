@@ -92,6 +92,8 @@ function readFully(fd: number, buffer: Buffer): boolean {
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 const WRITE_BYTES = 256 * 1024;
+/** Received bytes after which the receiver has them flushed (fdatasync) while it receives more. */
+const FLUSH_BYTES = 128 * 1024 * 1024;
 
 /**
  * Writes `data` at `offset` in pieces of at most WRITE_BYTES. One large write makes the page
@@ -134,11 +136,15 @@ export async function receive(
     const writes: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
     let turn = 0;
     let next = start;
+    /** Written bytes not yet being flushed, and the flushes started while receiving. */
+    let unflushed = 0;
+    let flushed: Promise<void> = Promise.resolve();
     while (readFully(input, header)) {
       const frame = decodeFrameHeader(header);
       if (frame.offset < next) throw new Error(`frame at ${frame.offset} precedes ${next}`);
       if (frame.type === FRAME_END && frame.length === 0) {
         await writes[turn];
+        await flushed;
         await file.truncate(frame.offset);
         await file.sync();
         output(`digest ${JSON.stringify(digest.finish(frame.offset))}`);
@@ -161,6 +167,17 @@ export async function receive(
       // A failure is raised where the write is awaited.
       writes[turn].catch(() => undefined);
       next = end;
+      unflushed += frame.length;
+      if (unflushed >= FLUSH_BYTES) {
+        // The disk writes what is written so far while more arrives; the final sync is short.
+        unflushed = 0;
+        const written = writes[turn];
+        flushed = flushed.then(async () => {
+          await written;
+          await file.datasync();
+        });
+        flushed.catch(() => undefined);
+      }
     }
     throw new Error('input ended before the end frame: the copy did not finish');
   } finally {
