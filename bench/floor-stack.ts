@@ -20,7 +20,7 @@ import { startDevServer } from '../temporal/dev-server';
 import { floorActivities } from '../test/support/floor-activities';
 import type { FloorStep } from '../test/support/floor-workflow';
 import { percentile } from '../test/support/statistics';
-import { Cleanups, log, runAll, stopChild } from './measure';
+import { Cleanups, cpuMs, log, runAll, stopChild } from './measure';
 
 const TASK_QUEUE = 'floor';
 const BURST_CONCURRENCY = 50;
@@ -60,6 +60,8 @@ export interface FloorOptions {
 
 export interface FloorResult {
   workflowsPerSecond: number;
+  /** The workflow worker's CPU time over the burst, per workflow. */
+  workerCpuMsPerWorkflow: number;
   p50Ms?: number;
   p95Ms?: number;
 }
@@ -121,11 +123,14 @@ export async function floorRun(options: FloorOptions, run: number): Promise<Floo
     };
     const indexes = Array.from({ length: options.workflows }, (_, i) => i);
     await one(0);
+    const cpuBefore = cpuMs(workflowWorker.pid as number);
     const burst = await runAll(indexes, one, { concurrency: BURST_CONCURRENCY });
+    const workerCpuMs = cpuMs(workflowWorker.pid as number) - cpuBefore;
     const first = Math.min(...burst.map((o) => o.startedAt));
     const last = Math.max(...burst.map((o) => o.endedAt));
     const result: FloorResult = {
       workflowsPerSecond: Math.round((10_000 * burst.length) / (last - first)) / 10,
+      workerCpuMsPerWorkflow: Math.round(workerCpuMs / burst.length),
     };
     if (options.rate !== undefined) {
       const paced = await runAll(indexes, one, { rate: options.rate });

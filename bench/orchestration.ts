@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, installTemporalRuntime } from '../config/logging';
 import { median, percentile } from '../test/support/statistics';
 import { floorRun } from './floor-stack';
-import { log, peakRssMb, positiveNumber, runAll } from './measure';
+import { cpuMs, log, peakRssMb, positiveNumber, runAll } from './measure';
 import { benchScheduler } from './scheduler-fleet';
 import { burstMigrations, migrate, withSimStack } from './sim-stack';
 
@@ -40,6 +40,9 @@ interface RunResult {
   floorMigrationsPerSecond: number;
   migrationsPerSecond: number;
   ratioToFloor: number;
+  /** The control worker's CPU time over the burst per migration, and the floor's worker's. */
+  controlCpuMsPerMigration: number;
+  floorCpuMsPerMigration: number;
   burstP50Ms: number;
   p50AddedMs: number;
   p95AddedMs: number;
@@ -51,7 +54,9 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
   const setup = { ...options, instances: options.migrations };
   return withSimStack(setup, async (stack) => {
     const names = stack.instances.map((instance) => instance.name);
+    const cpuBefore = cpuMs(stack.controlPid);
     const burst = await burstMigrations(stack, names);
+    const controlCpuMs = cpuMs(stack.controlPid) - cpuBefore;
     log(
       `run ${run}: burst of ${burst.outcomes.length} at ${burst.migrationsPerSecond.toFixed(1)}/s`,
     );
@@ -62,6 +67,8 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       floorMigrationsPerSecond: floor.workflowsPerSecond,
       migrationsPerSecond: Math.round(burst.migrationsPerSecond * 10) / 10,
       ratioToFloor: Math.round((100 * burst.migrationsPerSecond) / floor.workflowsPerSecond) / 100,
+      controlCpuMsPerMigration: Math.round(controlCpuMs / names.length),
+      floorCpuMsPerMigration: floor.workerCpuMsPerWorkflow,
       burstP50Ms: Math.round(median(burst.outcomes.map((o) => o.completedAt - o.requestedAt))),
       p50AddedMs: Math.round(percentile(added, 50)),
       p95AddedMs: Math.round(percentile(added, 95)),
@@ -113,6 +120,8 @@ async function main(): Promise<void> {
     floorMigrationsPerSecond: pick('floorMigrationsPerSecond'),
     migrationsPerSecond: pick('migrationsPerSecond'),
     ratioToFloor: pick('ratioToFloor'),
+    controlCpuMsPerMigration: pick('controlCpuMsPerMigration'),
+    floorCpuMsPerMigration: pick('floorCpuMsPerMigration'),
     burstP50Ms: pick('burstP50Ms'),
     p50AddedMs: pick('p50AddedMs'),
     p95AddedMs: pick('p95AddedMs'),
