@@ -20,7 +20,7 @@ import { startDevServer } from '../temporal/dev-server';
 import { floorActivities } from '../test/support/floor-activities';
 import type { FloorStep } from '../test/support/floor-workflow';
 import { percentile } from '../test/support/statistics';
-import { Cleanups, cpuMs, log, runAll, stopChild } from './measure';
+import { Cleanups, cpuMs, log, ownCpuMs, runAll, stopChild } from './measure';
 
 const TASK_QUEUE = 'floor';
 const BURST_CONCURRENCY = 50;
@@ -60,8 +60,13 @@ export interface FloorOptions {
 
 export interface FloorResult {
   workflowsPerSecond: number;
-  /** The workflow worker's CPU time over the burst, per workflow. */
+  /**
+   * CPU time over the burst, per workflow: the workflow worker's, the dev server's, and this
+   * process's (the host queues' workers and the client).
+   */
   workerCpuMsPerWorkflow: number;
+  serverCpuMsPerWorkflow: number;
+  hostsCpuMsPerWorkflow: number;
   p50Ms?: number;
   p95Ms?: number;
 }
@@ -123,14 +128,23 @@ export async function floorRun(options: FloorOptions, run: number): Promise<Floo
     };
     const indexes = Array.from({ length: options.workflows }, (_, i) => i);
     await one(0);
-    const cpuBefore = cpuMs(workflowWorker.pid as number);
+    const cpu = () => [
+      cpuMs(workflowWorker.pid as number),
+      cpuMs(server.process.pid as number),
+      ownCpuMs(),
+    ];
+    const cpuBefore = cpu();
     const burst = await runAll(indexes, one, { concurrency: BURST_CONCURRENCY });
-    const workerCpuMs = cpuMs(workflowWorker.pid as number) - cpuBefore;
+    const [workerCpuMs, serverCpuMs, hostsCpuMs] = cpu().map(
+      (ms, i) => (ms - cpuBefore[i]) / burst.length,
+    );
     const first = Math.min(...burst.map((o) => o.startedAt));
     const last = Math.max(...burst.map((o) => o.endedAt));
     const result: FloorResult = {
       workflowsPerSecond: Math.round((10_000 * burst.length) / (last - first)) / 10,
-      workerCpuMsPerWorkflow: Math.round(workerCpuMs / burst.length),
+      workerCpuMsPerWorkflow: Math.round(workerCpuMs),
+      serverCpuMsPerWorkflow: Math.round(serverCpuMs),
+      hostsCpuMsPerWorkflow: Math.round(hostsCpuMs),
     };
     if (options.rate !== undefined) {
       const paced = await runAll(indexes, one, { rate: options.rate });

@@ -66,6 +66,12 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
+/** This process's CPU time (user + system) so far, in ms. */
+export function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** What a benchmark run started, undone last first; an undo that fails is logged, the rest run. */
 export class Cleanups {
   private readonly steps: (() => Promise<unknown>)[] = [];

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, installTemporalRuntime } from '../config/logging';
 import { median, percentile } from '../test/support/statistics';
 import { floorRun } from './floor-stack';
-import { cpuMs, log, peakRssMb, positiveNumber, runAll } from './measure';
+import { cpuMs, log, ownCpuMs, peakRssMb, positiveNumber, runAll } from './measure';
 import { benchScheduler } from './scheduler-fleet';
 import { burstMigrations, migrate, withSimStack } from './sim-stack';
 
@@ -40,9 +40,17 @@ interface RunResult {
   floorMigrationsPerSecond: number;
   migrationsPerSecond: number;
   ratioToFloor: number;
-  /** The control worker's CPU time over the burst per migration, and the floor's worker's. */
+  /**
+   * CPU time over the burst per migration: the control worker's, the dev server's and this
+   * process's (the sim agents, and each request's start as the API makes it); the floor's
+   * workflow worker, server and host queues' workers beside them.
+   */
   controlCpuMsPerMigration: number;
+  serverCpuMsPerMigration: number;
+  agentsCpuMsPerMigration: number;
   floorCpuMsPerMigration: number;
+  floorServerCpuMsPerMigration: number;
+  floorHostsCpuMsPerMigration: number;
   burstP50Ms: number;
   p50AddedMs: number;
   p95AddedMs: number;
@@ -54,9 +62,12 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
   const setup = { ...options, instances: options.migrations };
   return withSimStack(setup, async (stack) => {
     const names = stack.instances.map((instance) => instance.name);
-    const cpuBefore = cpuMs(stack.controlPid);
+    const cpu = () => [cpuMs(stack.controlPid), cpuMs(stack.serverPid), ownCpuMs()];
+    const cpuBefore = cpu();
     const burst = await burstMigrations(stack, names);
-    const controlCpuMs = cpuMs(stack.controlPid) - cpuBefore;
+    const [controlCpuMs, serverCpuMs, agentsCpuMs] = cpu().map((ms, i) =>
+      Math.round((ms - cpuBefore[i]) / names.length),
+    );
     log(
       `run ${run}: burst of ${burst.outcomes.length} at ${burst.migrationsPerSecond.toFixed(1)}/s`,
     );
@@ -67,8 +78,12 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
       floorMigrationsPerSecond: floor.workflowsPerSecond,
       migrationsPerSecond: Math.round(burst.migrationsPerSecond * 10) / 10,
       ratioToFloor: Math.round((100 * burst.migrationsPerSecond) / floor.workflowsPerSecond) / 100,
-      controlCpuMsPerMigration: Math.round(controlCpuMs / names.length),
+      controlCpuMsPerMigration: controlCpuMs,
+      serverCpuMsPerMigration: serverCpuMs,
+      agentsCpuMsPerMigration: agentsCpuMs,
       floorCpuMsPerMigration: floor.workerCpuMsPerWorkflow,
+      floorServerCpuMsPerMigration: floor.serverCpuMsPerWorkflow,
+      floorHostsCpuMsPerMigration: floor.hostsCpuMsPerWorkflow,
       burstP50Ms: Math.round(median(burst.outcomes.map((o) => o.completedAt - o.requestedAt))),
       p50AddedMs: Math.round(percentile(added, 50)),
       p95AddedMs: Math.round(percentile(added, 95)),
@@ -121,7 +136,11 @@ async function main(): Promise<void> {
     migrationsPerSecond: pick('migrationsPerSecond'),
     ratioToFloor: pick('ratioToFloor'),
     controlCpuMsPerMigration: pick('controlCpuMsPerMigration'),
+    serverCpuMsPerMigration: pick('serverCpuMsPerMigration'),
+    agentsCpuMsPerMigration: pick('agentsCpuMsPerMigration'),
     floorCpuMsPerMigration: pick('floorCpuMsPerMigration'),
+    floorServerCpuMsPerMigration: pick('floorServerCpuMsPerMigration'),
+    floorHostsCpuMsPerMigration: pick('floorHostsCpuMsPerMigration'),
     burstP50Ms: pick('burstP50Ms'),
     p50AddedMs: pick('p50AddedMs'),
     p95AddedMs: pick('p95AddedMs'),

@@ -1,7 +1,7 @@
 /**
  * Temporal's own floor for ferry's orchestration (bench/floor-stack.ts says what it runs).
- * Burst (all at once, 50 in flight) gives workflowsPerSecond and the workflow worker's CPU time
- * per workflow (workerCpuMsPerWorkflow); paced at `--rate` per second gives
+ * Burst (all at once, 50 in flight) gives workflowsPerSecond and the CPU time per workflow of
+ * the workflow worker, the server and the host queues' workers; paced at `--rate` per second gives
  * p50Ms/p95Ms, the whole time of a workflow that does nothing. Medians over `--runs`.
  * `npm run bench:floor -- [--json] [--runs N] [--hosts N] [--workflows N] [--rate R]`.
  */
@@ -51,6 +51,8 @@ async function main(): Promise<void> {
     activities: shape.filter((step) => step !== 'local').length,
     workflowsPerSecond: pick('workflowsPerSecond'),
     workerCpuMsPerWorkflow: pick('workerCpuMsPerWorkflow'),
+    serverCpuMsPerWorkflow: pick('serverCpuMsPerWorkflow'),
+    hostsCpuMsPerWorkflow: pick('hostsCpuMsPerWorkflow'),
     p50Ms: pick('p50Ms'),
     p95Ms: pick('p95Ms'),
     perRun: runs,
