@@ -57,6 +57,21 @@ export function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+/** The CPU time (user + system) a running process has used so far, in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100;
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+}
+
+/** This process's CPU time (user + system) so far, in ms. */
+export function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** What a benchmark run started, undone last first; an undo that fails is logged, the rest run. */
 export class Cleanups {
   private readonly steps: (() => Promise<unknown>)[] = [];

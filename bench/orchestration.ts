@@ -8,7 +8,11 @@
  * - paced: every instance migrated again, requests at `--rate` per second; the time ferry added
  *   to each = (completion − request) − the time its simulated migration job ran. The host agents
  *   run the real host activities on the sim driver (virt/sim), whose calls count as ferry's.
- * The control worker's peak RSS (VmHWM) is read at the end of each run. Medians over `--runs`.
+ * The control worker's peak RSS (VmHWM) is read at the end of each run. Each run also bursts
+ * Temporal's floor (bench/floor-stack.ts: as many workflows of a migration's shape doing nothing,
+ * over as many host queues) first, on a server of its own: floorMigrationsPerSecond, and
+ * ratioToFloor = migrationsPerSecond / floorMigrationsPerSecond, both measured under the same load
+ * of the machine. Medians over `--runs`.
  * Also the scheduler among 10,000 hosts on the same database provider (bench/scheduler-fleet.ts),
  * for schedulerP95Ms.
  * `npm run bench:orchestration -- [--json] [--runs N] [--hosts N] [--migrations N] [--rate R]
@@ -17,11 +21,12 @@
 import { parseArgs } from 'node:util';
 import { createLogger, installTemporalRuntime } from '../config/logging';
 import { median, percentile } from '../test/support/statistics';
-import { log, peakRssMb, positiveNumber, runAll } from './measure';
+import { floorRun } from './floor-stack';
+import { cpuMs, log, ownCpuMs, peakRssMb, positiveNumber, runAll } from './measure';
 import { benchScheduler } from './scheduler-fleet';
 import { burstMigrations, migrate, withSimStack } from './sim-stack';
 
-const GOALS = { migrationsPerSecond: 20, p50AddedMs: 250, schedulerP95Ms: 50 };
+const GOALS = { ratioToFloor: 0.75, p50AddedMs: 250, peakRssMb: 400, schedulerP95Ms: 50 };
 
 interface Options {
   runs: number;
@@ -32,7 +37,20 @@ interface Options {
 }
 
 interface RunResult {
+  floorMigrationsPerSecond: number;
   migrationsPerSecond: number;
+  ratioToFloor: number;
+  /**
+   * CPU time over the burst per migration: the control worker's, the dev server's and this
+   * process's (the sim agents, and each request's start as the API makes it); the floor's
+   * workflow worker, server and host queues' workers beside them.
+   */
+  controlCpuMsPerMigration: number;
+  serverCpuMsPerMigration: number;
+  agentsCpuMsPerMigration: number;
+  floorCpuMsPerMigration: number;
+  floorServerCpuMsPerMigration: number;
+  floorHostsCpuMsPerMigration: number;
   burstP50Ms: number;
   p50AddedMs: number;
   p95AddedMs: number;
@@ -40,10 +58,16 @@ interface RunResult {
 }
 
 async function benchRun(options: Options, run: number): Promise<RunResult> {
+  const floor = await floorRun({ hosts: options.hosts, workflows: options.migrations }, run);
   const setup = { ...options, instances: options.migrations };
   return withSimStack(setup, async (stack) => {
     const names = stack.instances.map((instance) => instance.name);
+    const cpu = () => [cpuMs(stack.controlPid), cpuMs(stack.serverPid), ownCpuMs()];
+    const cpuBefore = cpu();
     const burst = await burstMigrations(stack, names);
+    const [controlCpuMs, serverCpuMs, agentsCpuMs] = cpu().map((ms, i) =>
+      Math.round((ms - cpuBefore[i]) / names.length),
+    );
     log(
       `run ${run}: burst of ${burst.outcomes.length} at ${burst.migrationsPerSecond.toFixed(1)}/s`,
     );
@@ -51,7 +75,15 @@ async function benchRun(options: Options, run: number): Promise<RunResult> {
     const paced = await runAll(names, (name) => migrate(stack, name), { rate: options.rate });
     const added = paced.map((o) => o.addedMs);
     const result = {
+      floorMigrationsPerSecond: floor.workflowsPerSecond,
       migrationsPerSecond: Math.round(burst.migrationsPerSecond * 10) / 10,
+      ratioToFloor: Math.round((100 * burst.migrationsPerSecond) / floor.workflowsPerSecond) / 100,
+      controlCpuMsPerMigration: controlCpuMs,
+      serverCpuMsPerMigration: serverCpuMs,
+      agentsCpuMsPerMigration: agentsCpuMs,
+      floorCpuMsPerMigration: floor.workerCpuMsPerWorkflow,
+      floorServerCpuMsPerMigration: floor.serverCpuMsPerWorkflow,
+      floorHostsCpuMsPerMigration: floor.hostsCpuMsPerWorkflow,
       burstP50Ms: Math.round(median(burst.outcomes.map((o) => o.completedAt - o.requestedAt))),
       p50AddedMs: Math.round(percentile(added, 50)),
       p95AddedMs: Math.round(percentile(added, 95)),
@@ -69,7 +101,7 @@ function parseOptions(): Options & { json: boolean } {
       runs: { type: 'string', default: '3' },
       hosts: { type: 'string', default: '50' },
       migrations: { type: 'string', default: '500' },
-      rate: { type: 'string', default: String(GOALS.migrationsPerSecond) },
+      rate: { type: 'string', default: '2' },
       database: { type: 'string', default: 'postgresql' },
     },
   });
@@ -100,7 +132,15 @@ async function main(): Promise<void> {
     migrations: options.migrations,
     pacedRate: options.rate,
     database: options.database,
+    floorMigrationsPerSecond: pick('floorMigrationsPerSecond'),
     migrationsPerSecond: pick('migrationsPerSecond'),
+    ratioToFloor: pick('ratioToFloor'),
+    controlCpuMsPerMigration: pick('controlCpuMsPerMigration'),
+    serverCpuMsPerMigration: pick('serverCpuMsPerMigration'),
+    agentsCpuMsPerMigration: pick('agentsCpuMsPerMigration'),
+    floorCpuMsPerMigration: pick('floorCpuMsPerMigration'),
+    floorServerCpuMsPerMigration: pick('floorServerCpuMsPerMigration'),
+    floorHostsCpuMsPerMigration: pick('floorHostsCpuMsPerMigration'),
     burstP50Ms: pick('burstP50Ms'),
     p50AddedMs: pick('p50AddedMs'),
     p95AddedMs: pick('p95AddedMs'),

@@ -44,6 +44,7 @@ export interface SimStack {
   /** The control worker's settings, as its process reads them. */
   config: FerryConfig;
   controlPid: number;
+  serverPid: number;
 }
 
 /** Sets the stack up, runs `body` on it, and takes it down again. */
@@ -106,6 +107,7 @@ export async function withSimStack<T>(
       instances,
       config: loadConfig(controlEnv),
       controlPid: control.pid as number,
+      serverPid: server.process.pid as number,
     });
   } finally {
     await cleanups.run();

@@ -5,7 +5,12 @@
  * MIGRATION_ERRORS. Pure declarations: importing this module has no side effects, so workflow
  * code may use it.
  */
-import type { InstanceDisk, MigrationErrorType, OperationState } from './operation-types';
+import type {
+  ActionEventRecord,
+  InstanceDisk,
+  MigrationErrorType,
+  OperationState,
+} from './operation-types';
 
 /** Nova's `block_migration`: `auto` decides by whether the instances dir is shared storage. */
 export type BlockMigration = 'auto' | boolean;
@@ -150,12 +155,14 @@ export interface LiveMigrationControlActivities {
 
   /**
    * The migration completed: instance host = destination, task_state null, progress 100, claims
-   * released, status completed, the action finished.
+   * released, status completed, the action finished; `events` (the last step's finish) recorded
+   * first, as recordActionEvents does.
    */
   completeLiveMigration(request: {
     migrationUuid: string;
     destHost: string;
     result: MigrationResult;
+    events?: ActionEventRecord[];
   }): Promise<void>;
 
   /**

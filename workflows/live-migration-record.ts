@@ -9,6 +9,7 @@ import type {
   MigrationProgress,
 } from './live-migration-contract';
 import { OperationRecord } from './operation-record';
+import type { ActionEventRecord } from './operation-types';
 
 /**
  * The agent signals a running job's progress; the workflow writes the latest to the database at
@@ -17,10 +18,24 @@ import { OperationRecord } from './operation-record';
 const PROGRESS_SAVED_BY_CONTROL = 'progress-saved-by-control';
 const PROGRESS_SAVE_INTERVAL_MS = 2_000;
 
+/**
+ * A step's finish is held until the migration's next database write (the next step's start, a
+ * status transition, the completion) and recorded in the same local activity, and the running
+ * step's start rides with the transition to running: users see the same events in the same order
+ * (a step's start before it runs, its finish after) for 7 fewer local activities a migration, each
+ * a workflow task's marker and an entry into the workflow's context. A failed step's finish is
+ * recorded at once. Workflows started before keep their commands: a local activity per event.
+ */
+const ACTION_EVENTS_BATCHED = 'action-events-batched';
+
 export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
   private unsavedProgress: MigrationProgress | undefined;
   private savingStopped = false;
   private saving: Promise<void> | undefined;
+  /** Finishes of steps not recorded yet, for the next write to carry. */
+  private pendingEvents: ActionEventRecord[] = [];
+  /** The step whose start the last transition recorded. */
+  private startedByTransition: string | undefined;
 
   constructor(input: LiveMigrationInput) {
     super({
@@ -39,14 +54,75 @@ export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
     });
   }
 
-  /** A new status, everywhere. */
-  async transition(status: LiveMigrationStatus, step: string = status): Promise<void> {
-    await control.setMigrationStatus({
+  /**
+   * A new status, everywhere; with `starts`, the start of that step too, which must be the next
+   * step run.
+   */
+  async transition(
+    status: LiveMigrationStatus,
+    step: string = status,
+    starts?: string,
+  ): Promise<void> {
+    const update = {
       migrationUuid: this.migrationUuid,
       status,
       ...(this.state.destHost ? { destHost: this.state.destHost } : {}),
-    });
+    };
+    if (!patched(ACTION_EVENTS_BATCHED)) {
+      await control.setMigrationStatus(update);
+    } else {
+      const start = starts === undefined ? [] : [this.event(starts, 'start')];
+      await this.withPendingEvents(start, (events) =>
+        control.setMigrationStatus(events.length > 0 ? { ...update, events } : update),
+      );
+      this.startedByTransition = starts;
+    }
     this.reached(status, step);
+  }
+
+  override step<T>(event: string, run: () => Promise<T>): Promise<T> {
+    if (!patched(ACTION_EVENTS_BATCHED)) return super.step(event, run);
+    this.state.step = event;
+    return this.batchedStep(event, run);
+  }
+
+  /**
+   * Runs `write` with the events not recorded yet followed by `next`; once it succeeds they are
+   * recorded. The completion's write carries the last step's finish this way.
+   */
+  async withPendingEvents<T>(
+    next: ActionEventRecord[],
+    write: (events: ActionEventRecord[]) => Promise<T>,
+  ): Promise<T> {
+    const result = await write([...this.pendingEvents, ...next]);
+    this.pendingEvents = [];
+    return result;
+  }
+
+  private async batchedStep<T>(event: string, run: () => Promise<T>): Promise<T> {
+    if (this.startedByTransition === event) this.startedByTransition = undefined;
+    else {
+      await this.withPendingEvents([this.event(event, 'start')], (events) =>
+        control.recordActionEvents(events),
+      );
+    }
+    try {
+      const value = await run();
+      this.pendingEvents.push({ ...this.event(event, 'finish'), result: 'Success' });
+      return value;
+    } catch (error) {
+      const details = failureMessage(error);
+      this.pendingEvents.push({ ...this.event(event, 'finish'), result: 'Error', details });
+      // The step's own failure is what propagates, not a failure to record it.
+      await this.withPendingEvents([], (events) => control.recordActionEvents(events)).catch(
+        () => undefined,
+      );
+      throw error;
+    }
+  }
+
+  private event(event: string, phase: 'start' | 'finish'): ActionEventRecord {
+    return { migrationUuid: this.migrationUuid, event, phase };
   }
 
   blockMigrationDecided(blockMigration: boolean): void {

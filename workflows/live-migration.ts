@@ -137,7 +137,7 @@ export async function liveMigration(request: LiveMigrationInput): Promise<LiveMi
     created.push(...prepared.created);
     if (abortRequested) throw cancelledByRequest();
 
-    await record.transition('running', 'compute_live_migration');
+    await record.transition('running', 'compute_live_migration', 'compute_live_migration');
     record.saveProgressWhileRunning();
     migrationStarted = true;
     undo.add(`resume the instance on ${sourceHost} if it was paused`, async () => {
@@ -217,11 +217,14 @@ async function finish(
         error: failureMessage(error),
       }),
     );
-  await liveMigrationControl.completeLiveMigration({
-    migrationUuid: input.migrationUuid,
-    destHost: destination.host,
-    result,
-  });
+  await record.withPendingEvents([], (events) =>
+    liveMigrationControl.completeLiveMigration({
+      migrationUuid: input.migrationUuid,
+      destHost: destination.host,
+      result,
+      ...(events.length > 0 ? { events } : {}),
+    }),
+  );
   record.reached('completed', 'completed');
   return record.state;
 }

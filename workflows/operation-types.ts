@@ -121,16 +121,22 @@ export interface OperationControlActivities {
   /**
    * Sets the Migration row's status (and destination and error, when given). With a terminal
    * status it also sets finishedAt; it never touches the instance (used when the operation could
-   * not begin because another one holds the instance).
+   * not begin because another one holds the instance). Then records `events`, in order, as
+   * recordActionEvents does: a step's finish and the next one's start ride with the transition
+   * between them instead of taking local activities of their own.
    */
   setMigrationStatus(update: {
     migrationUuid: string;
     status: LiveMigrationStatus;
     destHost?: string;
     error?: string;
+    events?: ActionEventRecord[];
   }): Promise<void>;
 
   recordActionEvent(record: ActionEventRecord): Promise<void>;
+
+  /** Records each event in order, as recordActionEvent does (a step's finish, the next's start). */
+  recordActionEvents(records: ActionEventRecord[]): Promise<void>;
 
   /**
    * Filters and weighs the Host rows against the instance's size and the current claims; returns

@@ -91,3 +91,12 @@ export async function recordActionEvent(
     update: finish,
   });
 }
+
+/** Records each event in order, as recordActionEvent does. */
+export async function recordActionEvents(
+  db: Database,
+  records: ActionEventRecord[],
+  actionIds: ActionIds = new ActionIds(),
+): Promise<void> {
+  for (const record of records) await recordActionEvent(db, record, actionIds);
+}

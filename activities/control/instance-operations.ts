@@ -3,12 +3,18 @@
  * task_state, and ends when the migration completes (the instance moves) or fails (it stays).
  */
 import {
+  type ActionEventRecord,
   FINISHED_MIGRATION_STATUSES,
   type InstanceSnapshot,
 } from '../../workflows/operation-types';
 import type { MigrationResult } from '../../workflows/live-migration-contract';
 import type { Database } from '../../db/database';
-import { finishInstanceAction, openInstanceAction } from './instance-actions';
+import {
+  type ActionIds,
+  finishInstanceAction,
+  openInstanceAction,
+  recordActionEvents,
+} from './instance-actions';
 import { beginRefusal, type BeginnableStates } from './instance-refusal';
 import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid, isFinished } from './migration-lookup';
@@ -82,12 +88,20 @@ export async function beginInstanceOperation(
  * In one transaction: the migration completed (destination, finishedAt, downtime, byte counters), the
  * instance is on the destination, running, with task_state null and progress 100, the claims are
  * released and the action is finished. Calling it again for a completed migration does nothing;
- * for a migration that ended otherwise it fails with MigrationError.
+ * for a migration that ended otherwise it fails with MigrationError. `events` (the last step's
+ * finish) are recorded first, outside the transaction, as recordActionEvents does.
  */
 export async function completeLiveMigration(
   db: Database,
-  request: { migrationUuid: string; destHost: string; result: MigrationResult },
+  request: {
+    migrationUuid: string;
+    destHost: string;
+    result: MigrationResult;
+    events?: ActionEventRecord[];
+  },
+  actionIds?: ActionIds,
 ): Promise<void> {
+  if (request.events) await recordActionEvents(db, request.events, actionIds);
   const migration = await getMigrationByUuid(db, request.migrationUuid);
   await inTransaction(db, async (tx) => {
     const { count } = await tx.migration.updateMany({

@@ -3,7 +3,7 @@ import type { OperationControlActivities } from '../../workflows/operation-types
 import { claimResources, releaseClaims } from './claims';
 import type { Database } from '../../db/database';
 import { describeHost } from './describe-host';
-import { ActionIds, recordActionEvent } from './instance-actions';
+import { ActionIds, recordActionEvent, recordActionEvents } from './instance-actions';
 import {
   beginInstanceOperation,
   completeLiveMigration,
@@ -26,8 +26,9 @@ export function migrationControlActivities(
   const actionIds = new ActionIds();
   return {
     beginInstanceOperation: (request) => beginInstanceOperation(db, request),
-    setMigrationStatus: (update) => setMigrationStatus(db, update),
+    setMigrationStatus: (update) => setMigrationStatus(db, update, actionIds),
     recordActionEvent: (record) => recordActionEvent(db, record, actionIds),
+    recordActionEvents: (records) => recordActionEvents(db, records, actionIds),
     describeHost: (request) => describeHost(db, request),
     describePolicy: async () => operationPolicy(settings),
     saveMigrationProgress: (request) => saveMigrationProgress(db, request),
@@ -35,7 +36,7 @@ export function migrationControlActivities(
     claimResources: (request) => claimResources(db, request),
     releaseClaims: (request) => releaseClaims(db, request),
     acquireMigrationSlot: (request) => acquireMigrationSlot(db, settings, request),
-    completeLiveMigration: (request) => completeLiveMigration(db, request),
+    completeLiveMigration: (request) => completeLiveMigration(db, request, actionIds),
     failMigration: (request) => failMigration(db, request),
   };
 }

@@ -3,14 +3,31 @@ import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 import { FINISHED_MIGRATION_STATUSES } from '../../workflows/operation-types';
 import { getMigrationByUuid, isFinished } from './migration-lookup';
+import { type ActionIds, recordActionEvents } from './instance-actions';
+import type { ActionEventRecord } from '../../workflows/operation-types';
 
 /**
  * Sets a Migration row's status, and its destination and error when given; a finished status
  * (completed, failed, cancelled, error) also sets finishedAt. Never touches the instance. A
  * migration that already finished keeps its outcome: setting the same status again does nothing,
- * another one fails with MigrationError.
+ * another one fails with MigrationError. Then records `events` in order (recordActionEvents).
  */
 export async function setMigrationStatus(
+  db: Database,
+  update: {
+    migrationUuid: string;
+    status: LiveMigrationStatus;
+    destHost?: string;
+    error?: string;
+    events?: ActionEventRecord[];
+  },
+  actionIds?: ActionIds,
+): Promise<void> {
+  await updateStatus(db, update);
+  if (update.events) await recordActionEvents(db, update.events, actionIds);
+}
+
+async function updateStatus(
   db: Database,
   update: { migrationUuid: string; status: LiveMigrationStatus; destHost?: string; error?: string },
 ): Promise<void> {

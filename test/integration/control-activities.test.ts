@@ -312,6 +312,46 @@ describe.each(['sqlite', 'postgresql'] as const)(
         expect(events.every((row) => row.finishTime instanceof Date)).toBe(true);
       });
 
+      it("records a step's finish and the next one's start together, with a status or alone", async () => {
+        const uuid = await acceptMigration();
+        await begin(uuid);
+        const [check, prepare, migrate] = [
+          'compute_check_can_live_migrate_destination:h1',
+          'compute_pre_live_migration',
+          'compute_live_migration',
+        ];
+        await control.recordActionEvents([{ migrationUuid: uuid, event: check, phase: 'start' }]);
+        await control.setMigrationStatus({
+          migrationUuid: uuid,
+          status: 'queued',
+          events: [{ migrationUuid: uuid, event: check, phase: 'finish', result: 'Success' }],
+        });
+        await control.recordActionEvents([{ migrationUuid: uuid, event: prepare, phase: 'start' }]);
+        await control.setMigrationStatus({
+          migrationUuid: uuid,
+          status: 'running',
+          events: [
+            { migrationUuid: uuid, event: prepare, phase: 'finish', result: 'Success' },
+            { migrationUuid: uuid, event: migrate, phase: 'start' },
+          ],
+        });
+        expect((await db.migration.findUniqueOrThrow({ where: { uuid } })).status).toBe('running');
+        const events = (await actionOf(uuid)).events.sort((a, b) => a.id - b.id);
+        expect(events).toEqual([
+          expect.objectContaining({
+            event: check,
+            result: 'Success',
+            finishTime: expect.any(Date),
+          }),
+          expect.objectContaining({
+            event: prepare,
+            result: 'Success',
+            finishTime: expect.any(Date),
+          }),
+          expect.objectContaining({ event: migrate, result: null, finishTime: null }),
+        ]);
+      });
+
       it('refuses a migration whose operation has not begun', async () => {
         const uuid = await acceptMigration();
         await expect(

@@ -159,6 +159,20 @@ describe('live migration on the sim driver, through the real host activities', (
     });
     const mine = sim.reports.filter((report) => report.migrationUuid === sim.migrationUuid);
     expect(mine.map((report) => report.progress.memoryTotalBytes)).toContain(512 * MIB);
+    // Every step's event finished, the last one's with the completion's write.
+    const events = await db.instanceActionEvent.findMany({
+      where: { action: { requestId: sim.migrationUuid } },
+      orderBy: { id: 'asc' },
+    });
+    expect(events.map((event) => [event.event, event.result])).toEqual([
+      ['compute_check_can_live_migrate_source', 'Success'],
+      ['schedule:1', 'Success'],
+      [`compute_check_can_live_migrate_destination:${sim.dest}`, 'Success'],
+      ['compute_pre_live_migration', 'Success'],
+      ['compute_live_migration', 'Success'],
+      ['compute_post_live_migration', 'Success'],
+    ]);
+    for (const event of events) expect(event.finishTime).not.toBeNull();
   });
 
   it('aborted mid-copy, leaves the instance running on the source and nothing on the destination', async () => {

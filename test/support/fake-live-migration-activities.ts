@@ -14,6 +14,7 @@ import type {
   SourceFacts,
 } from '../../workflows/live-migration-contract';
 import type {
+  ActionEventRecord,
   MigrationErrorType,
   OperationControlActivities,
   OperationPolicy,
@@ -73,6 +74,8 @@ export class FakeFleet {
   };
   readonly claims = new Set<string>();
   readonly events: { event: string; phase: string; result?: string }[] = [];
+  /** The calls and the action events together, in order: "start:event", "finish:event". */
+  readonly timeline: string[] = [];
   /** Where each host's libvirt has the instance. */
   readonly presence = new Map<string, DomainPresence>();
   /** Migration slots: false keeps the migration queued. */
@@ -100,6 +103,7 @@ export class FakeFleet {
 
   private enter(name: string, host?: string): void {
     this.calls.push(host ? `${host}:${name}` : `control.${name}`);
+    this.timeline.push(this.calls[this.calls.length - 1]);
     const failure = this.failures.find(
       (f) => f.activity === name && (f.host === undefined || f.host === host),
     );
@@ -110,6 +114,11 @@ export class FakeFleet {
         message: failure.message ?? `injected failure at ${name}`,
       });
     }
+  }
+
+  private recordEvent(record: ActionEventRecord): void {
+    this.events.push({ event: record.event, phase: record.phase, result: record.result });
+    this.timeline.push(`${record.phase}:${record.event}`);
   }
 
   controlActivities(): OperationControlActivities & LiveMigrationControlActivities {
@@ -137,10 +146,10 @@ export class FakeFleet {
         this.migration.status = update.status;
         if (update.destHost) this.migration.destHost = update.destHost;
         if (update.error) this.migration.error = update.error;
+        update.events?.forEach((record) => this.recordEvent(record));
       },
-      recordActionEvent: async (record) => {
-        this.events.push({ event: record.event, phase: record.phase, result: record.result });
-      },
+      recordActionEvent: async (record) => this.recordEvent(record),
+      recordActionEvents: async (records) => records.forEach((record) => this.recordEvent(record)),
       describeHost: async ({ host }) => fakePeer(host),
       describePolicy: async () => {
         this.enter('describePolicy');
@@ -178,7 +187,8 @@ export class FakeFleet {
         if (this.slotFree) this.migration.status = 'preparing';
         return this.slotFree;
       },
-      completeLiveMigration: async ({ destHost }) => {
+      completeLiveMigration: async ({ destHost, events }) => {
+        events?.forEach((record) => this.recordEvent(record));
         this.enter('completeLiveMigration');
         Object.assign(this.instance, { hostName: destHost, taskState: null, progress: 100 });
         Object.assign(this.migration, { status: 'completed', destHost });

@@ -83,6 +83,40 @@ describe('liveMigration (mocked activities)', () => {
     expect(fleet.events.every((e) => e.phase === 'start' || e.result === 'Success')).toBe(true);
   });
 
+  it('records each step as started before its host call and finished after, in 14 local activities', async () => {
+    const fleet = harness.fleet(2);
+    const dest = fleet.hosts[2];
+    const history = await harness.run(fleet, { requestedHost: dest }, async (h) => {
+      await h.result();
+      return h.fetchHistory();
+    });
+    const at = (entry: string) => {
+      expect(fleet.timeline).toContain(entry);
+      return fleet.timeline.indexOf(entry);
+    };
+    const steps: [string, string][] = [
+      ['compute_check_can_live_migrate_source', `${fleet.source}:checkCanLiveMigrateSource`],
+      [
+        `compute_check_can_live_migrate_destination:${dest}`,
+        `${dest}:checkCanLiveMigrateDestination`,
+      ],
+      ['compute_pre_live_migration', `${dest}:prepareLiveMigrationDestination`],
+      ['compute_live_migration', `${fleet.source}:liveMigrate`],
+      ['compute_post_live_migration', `${fleet.source}:cleanupLiveMigrationSource`],
+    ];
+    for (const [event, call] of steps) {
+      expect(at(`start:${event}`)).toBeLessThan(at(call));
+      expect(at(call)).toBeLessThan(at(`finish:${event}`));
+    }
+    expect(at('finish:compute_post_live_migration')).toBeLessThan(
+      at('control.completeLiveMigration'),
+    );
+    const localActivities = (history.events ?? []).filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    );
+    expect(localActivities).toHaveLength(14);
+  });
+
   it('tries the next alternate when a destination refuses its pre-check, releasing its claim', async () => {
     const fleet = harness.fleet(3);
     const [, first, second] = fleet.hosts;
