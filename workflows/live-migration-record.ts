@@ -99,6 +99,15 @@ export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
     return result;
   }
 
+  /**
+   * Records the finishes still held, for an end whose write carries no events (a rollback's
+   * failMigration). Nothing to record on the unpatched path, so its commands are unchanged.
+   */
+  async flushEvents(): Promise<void> {
+    if (this.pendingEvents.length === 0) return;
+    await this.withPendingEvents([], (events) => control.recordActionEvents(events));
+  }
+
   private async batchedStep<T>(event: string, run: () => Promise<T>): Promise<T> {
     if (this.startedByTransition === event) this.startedByTransition = undefined;
     else {

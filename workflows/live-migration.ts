@@ -302,6 +302,7 @@ function rollBack(
             ? 'failed'
             : 'error';
     const error = rollbackMessage(reason, failures);
+    await record.flushEvents();
     await liveMigrationControl.failMigration({
       migrationUuid: input.migrationUuid,
       status,

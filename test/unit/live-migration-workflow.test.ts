@@ -59,6 +59,11 @@ function expectRolledBack(fleet: FakeFleet) {
   expect(fleet.claims.size).toBe(0);
   expect(fleet.presence.get(fleet.source)).toBe('running');
   for (const host of fleet.hosts.slice(1)) expect(fleet.presence.get(host)).toBeUndefined();
+  // What os-instance-actions shows: every step started is finished, the rollback's last.
+  const started = fleet.events.filter((e) => e.phase === 'start').map((e) => e.event);
+  const finished = fleet.events.filter((e) => e.phase === 'finish').map((e) => e.event);
+  expect(finished.sort()).toEqual(started.sort());
+  expect(finished).toContain('compute_rollback_live_migration');
 }
 
 describe('liveMigration (mocked activities)', () => {
