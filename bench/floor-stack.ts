@@ -14,12 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { freePort } from '../test/support/free-port';
 import { projectRoot } from '../config/project-root';
-import { startDevServer } from '../temporal/dev-server';
 import { floorActivities } from '../test/support/floor-activities';
 import type { FloorStep } from '../test/support/floor-workflow';
 import { percentile } from '../test/support/statistics';
+import { benchDevServer } from './dev-server';
 import { Cleanups, cpuMs, log, ownCpuMs, runAll, stopChild } from './measure';
 
 const TASK_QUEUE = 'floor';
@@ -77,13 +76,7 @@ export async function floorRun(options: FloorOptions, run: number): Promise<Floo
   const cleanups = new Cleanups();
   cleanups.add(async () => rmSync(dir, { recursive: true }));
   try {
-    const server = await startDevServer({
-      ip: '127.0.0.1',
-      port: await freePort(),
-      namespace: 'default',
-      dbFilename: join(dir, 'temporal.db'),
-      logFile: join(dir, 'temporal.log'),
-    });
+    const server = await benchDevServer(dir);
     cleanups.add(() => server.stop());
     const workflowWorker = spawn(process.execPath, [join(__dirname, 'floor-worker.js')], {
       env: { ...process.env, FLOOR_TEMPORAL_ADDRESS: server.address, FLOOR_TASK_QUEUE: TASK_QUEUE },

@@ -17,12 +17,11 @@ import { liveMigrationSettings } from '../activities/host/live-migration/setting
 import { loadConfig, type FerryConfig } from '../config';
 import { startLiveMigration } from '../client/start-live-migration';
 import { scratchDatabase } from '../test/support/databases';
-import { freePort } from '../test/support/free-port';
 import { populateSimFleet, type SimInstance } from '../test/support/sim-fleet';
 import { createLogger } from '../config/logging';
 import { startSimAgents } from '../worker/sim-agents';
 import { projectRoot } from '../config/project-root';
-import { startDevServer } from '../temporal/dev-server';
+import { benchDevServer } from './dev-server';
 import { Cleanups, runAll, stopChild } from './measure';
 
 /** How many requests the burst keeps in flight at once (an API tier's worth of clients). */
@@ -63,13 +62,7 @@ export async function withSimStack<T>(
     cleanups.add(() => db.$disconnect());
     const fleet = new SimFleet();
     const instances = await populateSimFleet(db, fleet, options);
-    const server = await startDevServer({
-      ip: '127.0.0.1',
-      port: await freePort(),
-      namespace: 'default',
-      dbFilename: join(dir, 'temporal.db'),
-      logFile: join(dir, 'temporal.log'),
-    });
+    const server = await benchDevServer(dir);
     cleanups.add(() => server.stop());
     const controlEnv = {
       FERRY_DATABASE_URL: scratch.url,
