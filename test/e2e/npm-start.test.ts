@@ -33,6 +33,13 @@ interface RunningStart {
   exited: Promise<number | null>;
 }
 
+/**
+ * Each test's bound. Each wait inside has its own (health 120 s, the guest's counter 90 s, the
+ * exit 10 s), and a failure kills the leftovers and takes the lab down inside the test, never
+ * after jest has gone on to the next file's lab.
+ */
+jest.setTimeout(300_000);
+
 /** `npm start` exactly as a newcomer runs it. */
 function npmStart(env: NodeJS.ProcessEnv): RunningStart {
   const npm = spawn('npm', ['start'], {
