@@ -1,10 +1,12 @@
 /**
  * The destination end of copyDisk, run there over SSH:
- *   node disk-receiver.js --digest ALGORITHM --instances-dir DIR --resume-from OFFSET --mode MODE FILE
- * Refuses to run for a source hashing with another ALGORITHM than its own, and a FILE outside DIR (also through symlinks), opens it (a fresh copy truncates it, a
- * resume keeps [0, OFFSET) and cuts the rest), then reads frames (copy-frames.ts) from stdin,
- * writes their data at their offsets (unsent blocks stay holes), hashes it on receipt, acknowledges
- * the written prefix and, at the end frame, sizes the file, syncs it and prints its digest.
+ *   node disk-receiver.js --digest ALGORITHM --instances-dir DIR --resume-from OFFSET
+ *     --mode MODE FILE
+ * Refuses a source whose digest ALGORITHM is not its own and a FILE outside DIR (also through
+ * symlinks), opens it (a fresh copy truncates it, a resume keeps [0, OFFSET) and cuts the rest),
+ * then reads frames (copy-frames.ts) from stdin, writes their data at their offsets (unsent blocks
+ * stay holes), hashes it on receipt, acknowledges the written prefix and, at the end frame, sizes
+ * the file, syncs it and prints its digest.
  * See docs/disk-copy.md.
  */
 import { readSync } from 'node:fs';
