@@ -4,7 +4,9 @@
  * data. Each round also times the ceiling: the same bytes through `ssh HOST 'cat > /dev/null'`
  * with copyDisk's cipher and no shell start-up. All run inside host1 (as ferry's agent on a source
  * host would), over the lab network to host2's sshd, with host1's key and strict host key
- * checking. Prints progress on stderr and, last, the medians as one JSON line.
+ * checking. Also the CPU time of copyDisk's two ends: this process's, and the receiver's as the
+ * shell that runs it on host2 counts it (`times`). Prints progress on stderr and, last, the medians
+ * as one JSON line.
  * `npm run bench:copy -- [--rounds N] [--json]`
  */
 import { execFile, spawn } from 'node:child_process';
@@ -76,13 +78,37 @@ async function benchInHost1(rounds: number, state: LabState): Promise<void> {
       '-f',
       join(dir, name),
     ]);
-  const ferry = (name: string) =>
-    copyDisk({
+  const receiverTimes = join(dir, 'receiver-times');
+  const cpu = { source: [] as number[], receiver: [] as number[] };
+  const ferry = async (name: string) => {
+    const before = process.cpuUsage();
+    await copyDisk({
       source: join(dir, name),
       dest: { ...target, path: join(dir, name) },
       instancesDir: dir,
       destInstancesDir: dir,
+      // The default receiver, run by a shell that writes its children's CPU time after it.
+      destReceiverCommand: [
+        ...['sh', '-c', 'node "$@"; status=$?; times > "$0"; exit $status', receiverTimes],
+        join(projectRoot(), 'dist/activities/host/disk-receiver.js'),
+      ],
     });
+    const used = process.cpuUsage(before);
+    cpu.source.push((used.user + used.system) / 1e6);
+  };
+  /** User + system seconds of the last receiver: the second line of `times`, e.g. `0m1.2s 0m0.3s`. */
+  const receiverCpu = async () => {
+    const { stdout } = await execFileAsync('ssh', [
+      ...['-o', 'BatchMode=yes', `root@${host2.address}`, 'cat', receiverTimes],
+    ]);
+    const children = stdout.trim().split('\n')[1] ?? '';
+    const parts = [...children.matchAll(/(\d+)m([\d.]+)s/g)];
+    if (parts.length !== 2) throw new Error(`unexpected times output: ${JSON.stringify(stdout)}`);
+    return parts.reduce(
+      (sum, [, minutes, seconds]) => sum + Number(minutes) * 60 + Number(seconds),
+      0,
+    );
+  };
   const sshOptions = [
     '-o',
     'BatchMode=yes',
@@ -125,6 +151,8 @@ async function benchInHost1(rounds: number, state: LabState): Promise<void> {
   for (const testCase of CASES) {
     const name = `${testCase.name}.raw`;
     await createImage(join(dir, name), testCase);
+    cpu.source = [];
+    cpu.receiver = [];
     const seconds: Record<keyof typeof tools, number[]> = {
       ferry: [],
       scp: [],
@@ -141,7 +169,13 @@ async function benchInHost1(rounds: number, state: LabState): Promise<void> {
         await remove(name);
         const elapsed = await timed(() => tools[tool](name));
         seconds[tool].push(elapsed);
-        process.stderr.write(`${testCase.name} round ${round} ${tool}: ${elapsed.toFixed(2)} s\n`);
+        let line = `${testCase.name} round ${round} ${tool}: ${elapsed.toFixed(2)} s`;
+        if (tool === 'ferry') {
+          cpu.receiver.push(await receiverCpu());
+          const [source, receiver] = [cpu.source.at(-1), cpu.receiver.at(-1)];
+          line += ` (CPU: source ${source?.toFixed(2)} s, receiver ${receiver?.toFixed(2)} s)`;
+        }
+        process.stderr.write(`${line}\n`);
       }
     }
     await remove(name);
@@ -155,6 +189,8 @@ async function benchInHost1(rounds: number, state: LabState): Promise<void> {
       scpSeconds,
       rsyncSeconds: median(seconds.rsync),
       ceilingSeconds: median(seconds.ceiling),
+      ferrySourceCpuSeconds: median(cpu.source),
+      ferryReceiverCpuSeconds: median(cpu.receiver),
       ratio: scpSeconds / ferrySeconds,
     });
   }

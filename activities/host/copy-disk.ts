@@ -15,6 +15,7 @@ import { projectRoot } from '../../config/project-root';
 import { encodeFrameHeader, FRAME_DATA, FRAME_END, RECEIVER_EXIT } from './copy-frames';
 import {
   dataRanges,
+  DIGEST_ALGORITHM,
   DIGEST_BLOCK_BYTES,
   DigestBuilder,
   hashRange,
@@ -104,6 +105,33 @@ export class ChecksumMismatchError extends Error {
   }
 }
 
+/**
+ * The destination's receiver computes another digest than this host (a different ferry version
+ * there): the digests cannot be compared, so the copy fails instead of passing or reporting
+ * corrupt data.
+ */
+export class DigestAlgorithmMismatchError extends Error {
+  override readonly name = 'DigestAlgorithmMismatchError';
+
+  constructor(
+    readonly source: string,
+    readonly dest: string,
+    detail?: string,
+  ) {
+    super(
+      `digest algorithm mismatch: this host computes ${source}, the destination's receiver ${dest}; run the same ferry version on both hosts${detail === undefined ? '' : ` (${detail})`}`,
+    );
+  }
+}
+
+/** The algorithm of every receiver that predates `--digest`. */
+const PRE_OPTION_ALGORITHM = 'ferry-sparse-sha256-v1';
+
+/** How a receiver that predates `--digest` refuses it: node's parseArgs, uncaught, status 1. */
+function refusedDigestOption(code: number | null, stderr: string): boolean {
+  return code === 1 && /ERR_PARSE_ARGS_UNKNOWN_OPTION\]: Unknown option '--digest'/.test(stderr);
+}
+
 export class InvalidResumeOffsetError extends RangeError {
   override readonly name = 'InvalidResumeOffsetError';
 
@@ -156,8 +184,12 @@ function parseDigest(text: string): DiskDigest {
   } catch (error) {
     throw new RemoteDigestError(text, error);
   }
-  if (typeof parsed.digest !== 'string' || typeof parsed.size !== 'number') {
-    throw new RemoteDigestError(text, new Error('missing digest or size'));
+  if (
+    typeof parsed.algorithm !== 'string' ||
+    typeof parsed.digest !== 'string' ||
+    typeof parsed.size !== 'number'
+  ) {
+    throw new RemoteDigestError(text, new Error('missing algorithm, digest or size'));
   }
   return parsed;
 }
@@ -182,6 +214,8 @@ class RemoteReceiver {
     let stdout = '';
     const stderr: Buffer[] = [];
     let digest: DiskDigest | undefined;
+    /** Told by a receiver that refuses this host's algorithm. */
+    let receiverAlgorithm = 'unknown';
     let code: number | null = null;
     let exitSignal: string | null = null;
     channel.on('data', (data: Buffer) => {
@@ -192,6 +226,7 @@ class RemoteReceiver {
         stdout = stdout.slice(newline + 1);
         if (line.startsWith('ack ')) this.onAck(Number(line.slice(4)));
         else if (line.startsWith('digest ')) digest = parseDigest(line.slice(7));
+        else if (line.startsWith('algorithm ')) receiverAlgorithm = line.slice(10);
       }
     });
     channel.stderr.on('data', (data: Buffer) => stderr.push(data));
@@ -210,6 +245,15 @@ class RemoteReceiver {
         }
         if (code === RECEIVER_EXIT.pathRefused) {
           return reject(new InstancePathError(dest.path, dest.instancesDir, message));
+        }
+        if (code === RECEIVER_EXIT.digestAlgorithm) {
+          return reject(new DigestAlgorithmMismatchError(DIGEST_ALGORITHM, receiverAlgorithm));
+        }
+        if (refusedDigestOption(code, message)) {
+          const detail = 'its disk-receiver does not know --digest';
+          return reject(
+            new DigestAlgorithmMismatchError(DIGEST_ALGORITHM, PRE_OPTION_ALGORITHM, detail),
+          );
         }
         const result = { code, signal: exitSignal, stdout, stderr: message };
         reject(new RemoteCommandError(argv, result));
@@ -414,6 +458,7 @@ export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult
       signal?.throwIfAborted();
       const argv = [
         ...receiverCommand,
+        ...['--digest', DIGEST_ALGORITHM],
         ...['--instances-dir', options.destInstancesDir, '--resume-from', String(start)],
         ...['--mode', (mode & 0o777).toString(8), destPath],
       ];
@@ -433,6 +478,9 @@ export async function copyDisk(options: CopyDiskOptions): Promise<CopyDiskResult
     transfer.bytesDone = size;
     transfer.report(true);
     const local = digest.finish(size);
+    if (remote.algorithm !== local.algorithm) {
+      throw new DigestAlgorithmMismatchError(local.algorithm, remote.algorithm);
+    }
     if (local.digest !== remote.digest || local.size !== remote.size) {
       throw new ChecksumMismatchError(local, remote);
     }

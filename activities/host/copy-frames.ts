@@ -3,7 +3,7 @@
  * each frame is a 16-byte header (type, length, offset; big-endian) followed, for data, by
  * `length` bytes to write at `offset`. The receiver answers on its stdout with lines
  * `ack <offset>` (every byte below offset that was sent is written) and, last,
- * `digest <json>`.
+ * `digest <json>`; or, refusing the source's digest algorithm, `algorithm <its own>`.
  */
 export const FRAME_HEADER_BYTES = 16;
 export const FRAME_DATA = 1;
@@ -12,8 +12,15 @@ export const FRAME_END = 2;
 /** Largest data frame: one read chunk. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-/** Exit statuses of disk-receiver that copyDisk turns into their own errors. */
-export const RECEIVER_EXIT = { resumeTargetMissing: 3, pathRefused: 4 } as const;
+/**
+ * Exit statuses of disk-receiver that copyDisk turns into their own errors. `digestAlgorithm`:
+ * the source asked for a digest algorithm (`--digest`) other than the receiver's, or for none.
+ */
+export const RECEIVER_EXIT = {
+  resumeTargetMissing: 3,
+  pathRefused: 4,
+  digestAlgorithm: 5,
+} as const;
 
 export interface FrameHeader {
   type: number;

@@ -6,17 +6,22 @@
  * Also a command printing the digest of a file as one JSON line, for manual checks:
  *   node disk-digest.js FILE
  */
-import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { fileDataExtents, type FileExtent } from '../../virt/qemu-img';
 
-export const DIGEST_ALGORITHM = 'ferry-sparse-sha256-v1';
+/**
+ * Named in the digest and passed to the receiver, which refuses any other (docs/disk-copy.md,
+ * "Digest algorithm"). A change to what is hashed or how needs a new name.
+ */
+export const DIGEST_ALGORITHM = 'ferry-sparse-blake3-v1';
 export const DIGEST_BLOCK_BYTES = 64 * 1024;
 export const READ_BYTES = 16 * DIGEST_BLOCK_BYTES;
 const ZERO_BLOCK = Buffer.alloc(DIGEST_BLOCK_BYTES);
 
 export interface DiskDigest {
-  algorithm: typeof DIGEST_ALGORITHM;
+  /** DIGEST_ALGORITHM of the program that computed it. */
+  algorithm: string;
   size: number;
   /** Bytes in non-zero blocks, i.e. the bytes that were hashed. */
   dataBytes: number;
@@ -45,11 +50,11 @@ function uint64(value: number): Buffer {
 }
 
 /**
- * SHA-256 of: tag, then for each non-zero block in file order its index and bytes, then the file
+ * BLAKE3 of: tag, then for each non-zero block in file order its index and bytes, then the file
  * size. Chunks must be block-aligned and come in increasing offset order; holes are left out.
  */
 export class DigestBuilder {
-  private readonly hash = createHash('sha256').update(`${DIGEST_ALGORITHM}\0`);
+  private readonly hash = new Blake3Hasher().update(Buffer.from(`${DIGEST_ALGORITHM}\0`));
   private nextOffset = 0;
   private dataBytes = 0;
 

@@ -1,10 +1,12 @@
 /**
  * The destination end of copyDisk, run there over SSH:
- *   node disk-receiver.js --instances-dir DIR --resume-from OFFSET --mode MODE FILE
- * Refuses a FILE outside DIR (also through symlinks), opens it (a fresh copy truncates it, a
- * resume keeps [0, OFFSET) and cuts the rest), then reads frames (copy-frames.ts) from stdin,
- * writes their data at their offsets (unsent blocks stay holes), hashes it on receipt, acknowledges
- * the written prefix and, at the end frame, sizes the file, syncs it and prints its digest.
+ *   node disk-receiver.js --digest ALGORITHM --instances-dir DIR --resume-from OFFSET
+ *     --mode MODE FILE
+ * Refuses a source whose digest ALGORITHM is not its own and a FILE outside DIR (also through
+ * symlinks), opens it (a fresh copy truncates it, a resume keeps [0, OFFSET) and cuts the rest),
+ * then reads frames (copy-frames.ts) from stdin, writes their data at their offsets (unsent blocks
+ * stay holes), hashes it on receipt, acknowledges the written prefix and, at the end frame, sizes
+ * the file, syncs it and prints its digest.
  * See docs/disk-copy.md.
  */
 import { readSync } from 'node:fs';
@@ -20,7 +22,7 @@ import {
   MAX_FRAME_BYTES,
   RECEIVER_EXIT,
 } from './copy-frames';
-import { DIGEST_BLOCK_BYTES, DigestBuilder, hashRange } from './disk-digest';
+import { DIGEST_ALGORITHM, DIGEST_BLOCK_BYTES, DigestBuilder, hashRange } from './disk-digest';
 
 class ReceiverExit extends Error {
   constructor(
@@ -115,11 +117,27 @@ async function writeAt(file: FileHandle, data: Buffer, offset: number): Promise<
  * buffer), hashes and writes their data, and acknowledges each written frame's end.
  */
 export async function receive(
-  args: { instancesDir: string; path: string; start: number; mode: number },
+  args: {
+    /** The source's DIGEST_ALGORITHM; undefined from a source that predates `--digest`. */
+    algorithm: string | undefined;
+    instancesDir: string;
+    path: string;
+    start: number;
+    mode: number;
+  },
   input: number,
   output: (line: string) => void,
 ): Promise<void> {
   const { start } = args;
+  if (args.algorithm !== DIGEST_ALGORITHM) {
+    // Before anything is opened: the digests could never match (docs/disk-copy.md).
+    output(`algorithm ${DIGEST_ALGORITHM}`);
+    const source = args.algorithm ?? 'ferry-sparse-sha256-v1 (no --digest option)';
+    throw new ReceiverExit(
+      RECEIVER_EXIT.digestAlgorithm,
+      `digest algorithm mismatch: the source computes ${source}, this receiver ${DIGEST_ALGORITHM}; run the same ferry version on both hosts`,
+    );
+  }
   if (!Number.isSafeInteger(start) || start < 0 || start % DIGEST_BLOCK_BYTES !== 0) {
     throw new ReceiverExit(2, `resume offset ${start} is not a multiple of ${DIGEST_BLOCK_BYTES}`);
   }
@@ -188,6 +206,7 @@ export async function receive(
 if (require.main === module) {
   const { values, positionals } = parseArgs({
     options: {
+      digest: { type: 'string' },
       'instances-dir': { type: 'string' },
       'resume-from': { type: 'string', default: '0' },
       mode: { type: 'string', default: '600' },
@@ -197,11 +216,12 @@ if (require.main === module) {
   const [path] = positionals;
   if (values['instances-dir'] === undefined || path === undefined || positionals.length > 1) {
     process.stderr.write(
-      'usage: node disk-receiver.js --instances-dir DIR [--resume-from N] [--mode OCTAL] FILE\n',
+      'usage: node disk-receiver.js --digest ALGORITHM --instances-dir DIR [--resume-from N] [--mode OCTAL] FILE\n',
     );
     process.exit(2);
   }
   const args = {
+    algorithm: values.digest,
     instancesDir: values['instances-dir'],
     path,
     start: Number(values['resume-from']),

@@ -6,6 +6,7 @@ import {
   open,
   readdir,
   readFile,
+  realpath,
   rm,
   stat,
   symlink,
@@ -20,11 +21,12 @@ import {
   ChecksumMismatchError,
   CopyAbortedError,
   copyDisk,
+  DigestAlgorithmMismatchError,
   diskCopyBytes,
   type CopyDiskOptions,
   type CopyProgress,
 } from '../../activities/host/copy-disk';
-import { diskDigest } from '../../activities/host/disk-digest';
+import { DIGEST_ALGORITHM, diskDigest } from '../../activities/host/disk-digest';
 import { InstancePathError } from '../../virt/instance-paths';
 import {
   QemuImgError,
@@ -65,6 +67,9 @@ const dstDir = join(INSTANCES_DIR, 'copy-test');
 /** The same directory of host2, as this process sees it. */
 let dstDirHere: string;
 let receiverCommand: string[];
+/** The receiver of the last commit whose digest was ferry-sparse-sha256-v1, before `--digest`. */
+const SHA256_RECEIVER_COMMIT = '4c8a036922c9e18f21e2b7d059bd5acb1d7a053f';
+let sha256ReceiverCommand: string[];
 
 const target = (): SshTarget => ({
   host: host2.address,
@@ -114,15 +119,34 @@ beforeAll(async () => {
   await mkdir(srcDir, { recursive: true });
   await mkdir(dstDirHere, { recursive: true });
   // The destination runs the compiled receiver, as it would from ferry's dist/ there.
-  // rootDir keeps the tree's layout, so the script finds what it imports from virt/.
-  const outDir = join(root, 'ferry', 'dist');
-  await execFileAsync(process.execPath, [
-    require.resolve('typescript/bin/tsc'),
-    ...['--outDir', outDir, '--rootDir', join(__dirname, '../..'), '--module', 'node16'],
-    ...['--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict'],
-    join(__dirname, '../../activities/host/disk-receiver.ts'),
+  // rootDir keeps the tree's layout, so the script finds what it imports from virt/, and
+  // node_modules beside dist/ its packages (the digest's BLAKE3), as in an installed ferry.
+  const compileReceiver = async (tree: string, ferry: string): Promise<string[]> => {
+    const outDir = join(ferry, 'dist');
+    await mkdir(ferry, { recursive: true });
+    await symlink(
+      await realpath(join(__dirname, '../../node_modules')),
+      join(ferry, 'node_modules'),
+    );
+    await execFileAsync(process.execPath, [
+      require.resolve('typescript/bin/tsc'),
+      ...['--outDir', outDir, '--rootDir', tree, '--module', 'node16'],
+      ...['--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict'],
+      join(tree, 'activities/host/disk-receiver.ts'),
+    ]);
+    return [process.execPath, join(outDir, 'activities', 'host', 'disk-receiver.js')];
+  };
+  receiverCommand = await compileReceiver(join(__dirname, '../..'), join(root, 'ferry'));
+  // An older ferry's receiver, as on a destination not yet upgraded.
+  const oldTree = join(root, 'ferry-sha256');
+  await mkdir(oldTree);
+  await execFileAsync('sh', [
+    '-c',
+    'git -C "$1" archive "$2" activities config virt | tar -x -C "$3"',
+    'sh',
+    ...[join(__dirname, '../..'), SHA256_RECEIVER_COMMIT, oldTree],
   ]);
-  receiverCommand = [process.execPath, join(outDir, 'activities', 'host', 'disk-receiver.js')];
+  sha256ReceiverCommand = await compileReceiver(oldTree, oldTree);
 });
 
 afterAll(async () => {
@@ -344,6 +368,48 @@ describe('copyDisk', () => {
     await expect(copyDisk(copyOptions('corrupt.raw', { resumeFrom: 4 * MiB }))).rejects.toThrow(
       ChecksumMismatchError,
     );
+  });
+
+  test('a receiver with another digest algorithm fails the copy, naming both', async () => {
+    await sparseImage(join(srcDir, 'algorithm.raw'), 8 * MiB, [0, 5]);
+    const dst = join(dstDirHere, 'algorithm.raw');
+    const names = (error: unknown) => {
+      expect(error).toBeInstanceOf(DigestAlgorithmMismatchError);
+      const { message } = error as Error;
+      expect(message).toContain(DIGEST_ALGORITHM);
+      expect(message).toContain('ferry-sparse-sha256-v1');
+    };
+
+    // The older receiver refuses --digest before it opens anything.
+    const refused = await copyDisk(
+      copyOptions('algorithm.raw', { destReceiverCommand: sha256ReceiverCommand }),
+    ).catch((caught: unknown) => caught);
+    names(refused);
+    await expect(stat(dst)).rejects.toThrow(/ENOENT/);
+
+    // One that ignores --digest copies and reports its digest: its algorithm fails the copy.
+    const dropDigest = '[ "$2" = --digest ] || exit 99; js=$1; shift 3; exec "$0" "$js" "$@"';
+    const ignored = await copyDisk(
+      copyOptions('algorithm.raw', {
+        destReceiverCommand: ['sh', '-c', dropDigest, ...sha256ReceiverCommand],
+      }),
+    ).catch((caught: unknown) => caught);
+    names(ignored);
+    expect(await sha256sum(dst)).toBe(await sha256sum(join(srcDir, 'algorithm.raw')));
+    await rm(dst);
+
+    // An older source passes no --digest: this receiver refuses it, naming both, and writes nothing.
+    const olderSource = [
+      ...receiverCommand,
+      ...['--instances-dir', dstDir, '--resume-from', '0', '--mode', '600'],
+      join(dstDir, 'algorithm.raw'),
+    ];
+    const result = await withSsh(target(), (conn) => exec(conn, olderSource));
+    expect(result.code).toBe(5);
+    expect(result.stdout).toBe(`algorithm ${DIGEST_ALGORITHM}\n`);
+    expect(result.stderr).toContain(DIGEST_ALGORITHM);
+    expect(result.stderr).toContain('ferry-sparse-sha256-v1');
+    await expect(stat(dst)).rejects.toThrow(/ENOENT/);
   });
 
   test('refuses paths outside the instances dirs before connecting', async () => {
