@@ -20,6 +20,7 @@ import { copyDisk } from '../activities/host/copy-disk';
 import { hostCommand, INSTANCES_DIR, labDown, labUp, type LabState } from '../lab';
 import { projectRoot } from '../config/project-root';
 import { median } from '../test/support/statistics';
+import { ownCpuMs } from './measure';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -81,7 +82,7 @@ async function benchInHost1(rounds: number, state: LabState): Promise<void> {
   const receiverTimes = join(dir, 'receiver-times');
   const cpu = { source: [] as number[], receiver: [] as number[] };
   const ferry = async (name: string) => {
-    const before = process.cpuUsage();
+    const before = ownCpuMs();
     await copyDisk({
       source: join(dir, name),
       dest: { ...target, path: join(dir, name) },
@@ -93,8 +94,7 @@ async function benchInHost1(rounds: number, state: LabState): Promise<void> {
         join(projectRoot(), 'dist/activities/host/disk-receiver.js'),
       ],
     });
-    const used = process.cpuUsage(before);
-    cpu.source.push((used.user + used.system) / 1e6);
+    cpu.source.push((ownCpuMs() - before) / 1000);
   };
   /** User + system seconds of the last receiver: the second line of `times`, e.g. `0m1.2s 0m0.3s`. */
   const receiverCpu = async () => {

@@ -20,6 +20,7 @@ import {
   DigestBuilder,
   hashRange,
   isZeroBlock,
+  PRE_OPTION_DIGEST_ALGORITHM,
   READ_BYTES,
   readRanges,
   type DiskDigest,
@@ -123,9 +124,6 @@ export class DigestAlgorithmMismatchError extends Error {
     );
   }
 }
-
-/** The algorithm of every receiver that predates `--digest`. */
-const PRE_OPTION_ALGORITHM = 'ferry-sparse-sha256-v1';
 
 /** How a receiver that predates `--digest` refuses it: node's parseArgs, uncaught, status 1. */
 function refusedDigestOption(code: number | null, stderr: string): boolean {
@@ -252,7 +250,7 @@ class RemoteReceiver {
         if (refusedDigestOption(code, message)) {
           const detail = 'its disk-receiver does not know --digest';
           return reject(
-            new DigestAlgorithmMismatchError(DIGEST_ALGORITHM, PRE_OPTION_ALGORITHM, detail),
+            new DigestAlgorithmMismatchError(DIGEST_ALGORITHM, PRE_OPTION_DIGEST_ALGORITHM, detail),
           );
         }
         const result = { code, signal: exitSignal, stdout, stderr: message };

@@ -15,6 +15,8 @@ import { fileDataExtents, type FileExtent } from '../../virt/qemu-img';
  * "Digest algorithm"). A change to what is hashed or how needs a new name.
  */
 export const DIGEST_ALGORITHM = 'ferry-sparse-blake3-v1';
+/** The algorithm of every copy end that predates the receiver's `--digest` option. */
+export const PRE_OPTION_DIGEST_ALGORITHM = 'ferry-sparse-sha256-v1';
 export const DIGEST_BLOCK_BYTES = 64 * 1024;
 export const READ_BYTES = 16 * DIGEST_BLOCK_BYTES;
 const ZERO_BLOCK = Buffer.alloc(DIGEST_BLOCK_BYTES);

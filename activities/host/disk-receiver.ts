@@ -22,7 +22,13 @@ import {
   MAX_FRAME_BYTES,
   RECEIVER_EXIT,
 } from './copy-frames';
-import { DIGEST_ALGORITHM, DIGEST_BLOCK_BYTES, DigestBuilder, hashRange } from './disk-digest';
+import {
+  DIGEST_ALGORITHM,
+  DIGEST_BLOCK_BYTES,
+  DigestBuilder,
+  hashRange,
+  PRE_OPTION_DIGEST_ALGORITHM,
+} from './disk-digest';
 
 class ReceiverExit extends Error {
   constructor(
@@ -132,7 +138,7 @@ export async function receive(
   if (args.algorithm !== DIGEST_ALGORITHM) {
     // Before anything is opened: the digests could never match (docs/disk-copy.md).
     output(`algorithm ${DIGEST_ALGORITHM}`);
-    const source = args.algorithm ?? 'ferry-sparse-sha256-v1 (no --digest option)';
+    const source = args.algorithm ?? `${PRE_OPTION_DIGEST_ALGORITHM} (no --digest option)`;
     throw new ReceiverExit(
       RECEIVER_EXIT.digestAlgorithm,
       `digest algorithm mismatch: the source computes ${source}, this receiver ${DIGEST_ALGORITHM}; run the same ferry version on both hosts`,
