@@ -22,6 +22,7 @@ import { projectRoot } from '../config/project-root';
 import { startDevServer } from '../temporal/dev-server';
 import { freePort } from '../test/support/free-port';
 import { log } from './measure';
+import { controlWorkerArgs } from '../worker/control-process';
 
 /** How long any one step of a run may take. */
 export const STEP_TIMEOUT_MS = 180_000;
@@ -98,7 +99,7 @@ export async function withLabStack<T>(
   let control: ChildProcess | undefined;
   try {
     const state = await bringUpLab(config, hosts, {}, lab);
-    control = spawn(process.execPath, [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'], {
+    control = spawn(process.execPath, controlWorkerArgs(), {
       env: { ...process.env, ...env },
       stdio: 'ignore',
     });

@@ -20,7 +20,7 @@ import { scratchDatabase } from '../test/support/databases';
 import { populateSimFleet, type SimInstance } from '../test/support/sim-fleet';
 import { createLogger } from '../config/logging';
 import { startSimAgents } from '../worker/sim-agents';
-import { projectRoot } from '../config/project-root';
+import { controlWorkerArgs } from '../worker/control-process';
 import { benchDevServer } from './dev-server';
 import { Cleanups, runAll, stopChild } from './measure';
 
@@ -72,11 +72,10 @@ export async function withSimStack<T>(
       // Above BURST_CONCURRENCY: no source waits for a slot (see burstMigrations).
       FERRY_MAX_CONCURRENT_LIVE_MIGRATIONS: '64',
     };
-    const control = spawn(
-      process.execPath,
-      [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'],
-      { env: { ...process.env, ...controlEnv }, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    const control = spawn(process.execPath, controlWorkerArgs(), {
+      env: { ...process.env, ...controlEnv },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     cleanups.add(() => stopChild(control));
     const workerConnection = await NativeConnection.connect({ address: server.address });
     cleanups.add(() => workerConnection.close());

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Worker } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { createControlActivities } from '../activities/control';
@@ -13,6 +14,28 @@ import { connectTemporal } from '../temporal/client';
 import { ensureHostHeartbeats } from '../client/host-heartbeats';
 import { HOST_HEARTBEATS_WORKFLOW_ID } from '../workflows/host-heartbeats-contract';
 import { startWorkerMetrics } from './metrics';
+import { CONTROL_HEAP_MB, CONTROL_NODE_ARGS } from './control-process';
+import { workflowCode } from './workflow-bundle';
+
+/**
+ * Workflows kept in the worker's cache between their tasks. The SDK's default follows the heap
+ * bound (about 40 under CONTROL_HEAP_MB, fewer than a burst's running migrations, each of which
+ * would then be replayed from its history at every task); ferry's workflows hold a few kB each.
+ */
+const MAX_CACHED_WORKFLOWS = 500;
+
+/** Warns when the process was started without the heap bound (docs/control-worker.md, "Memory"). */
+function checkHeapBound(logger: Logger): void {
+  const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+  if (heapLimitMb > 2 * CONTROL_HEAP_MB) {
+    logger.warn(
+      { heapLimitMb, expected: CONTROL_NODE_ARGS.join(' ') },
+      'the control worker runs without its heap bound: its resident memory grows by hundreds of ' +
+        'MB of garbage before V8 collects it; start it with bin/ferry or node ' +
+        CONTROL_NODE_ARGS.join(' '),
+    );
+  }
+}
 
 /**
  * The control worker: every workflow, and the activities that touch the database and scheduler,
@@ -20,6 +43,7 @@ import { startWorkerMetrics } from './metrics';
  * Temporal SDK's). Runs until SIGINT/SIGTERM, then drains and exits.
  */
 export async function runControlWorker(config: FerryConfig, logger: Logger): Promise<void> {
+  checkHeapBound(logger);
   const db = await openDatabase(config.databaseUrl);
   const metrics = await startWorkerMetrics(logger, {
     host: config.metricsHost,
@@ -32,7 +56,8 @@ export async function runControlWorker(config: FerryConfig, logger: Logger): Pro
       connection,
       namespace: config.temporalNamespace,
       taskQueue: CONTROL_TASK_QUEUE,
-      workflowsPath: require.resolve('../workflows'),
+      ...workflowCode(logger),
+      maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
       activities: createControlActivities(db, config),
     });
     logger.info(

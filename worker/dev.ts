@@ -9,6 +9,7 @@ import { labStatus } from '../lab/status';
 import { withoutDatabase, type FerryConfig } from '../config';
 import type { Logger } from '../config/logging';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/dev-server';
+import { controlWorkerArgs } from './control-process';
 
 /** The guest `npm start` boots when it brings the lab up. */
 const DEMO_GUEST = 'demo';
@@ -52,7 +53,7 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
   process.on('SIGTERM', onSignal);
 
   const start = (name: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: 'inherit', env });
+    const child = spawn(process.execPath, args, { stdio: 'inherit', env });
     const exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {
         if (!stopping) {
@@ -85,12 +86,13 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
     const fleet = await prepareFleet(config, logger);
     labStartedHere = fleet.labStartedHere;
     const hosts = fleet.hosts;
-    if (!stopping) start('control', ['control']);
+    if (!stopping) start('control', controlWorkerArgs());
     for (const host of fleet.agentHosts) {
       if (!stopping) {
         start(
           `agent ${host.name}`,
           [
+            cli,
             'agent',
             '--host',
             host.name,
@@ -103,7 +105,7 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
         );
       }
     }
-    if (!stopping) start('api', ['api']);
+    if (!stopping) start('api', [cli, 'api']);
     logger.info(
       { hosts: hosts.map((host) => host.name), api: `http://${config.apiHost}:${config.apiPort}` },
       'ferry is up',

@@ -21,13 +21,13 @@ import { readCounter } from '../../lab/guest';
 import { rootNamespacePath } from '../../lab/layout';
 import type { LabHost, LabState } from '../../lab/state';
 import { loadConfig, type FerryConfig } from '../../config';
-import { projectRoot } from '../../config/project-root';
 import { startDevServer, type RunningDevServer } from '../../temporal/dev-server';
 import { instanceWorkflowId } from '../../workflows/operation-types';
 import { scratchDatabase, type ScratchDatabase } from './databases';
 import { ferry } from './ferry-cli';
 import { freePort } from './free-port';
 import { claimMachine, releaseMachine } from './lab';
+import { controlWorkerArgs } from '../../worker/control-process';
 
 export async function until<T>(
   what: string,
@@ -101,7 +101,7 @@ export function useLabStack(options: LabStackOptions) {
   let controlEnv: Record<string, string> = {};
   const startControl = () => {
     const log = openSync(join(dataDir, 'control.log'), 'a');
-    control = spawn(process.execPath, [join(projectRoot(), 'dist', 'cli', 'main.js'), 'control'], {
+    control = spawn(process.execPath, controlWorkerArgs(), {
       env: { ...process.env, ...env, ...controlEnv },
       stdio: ['ignore', log, log],
     });
