@@ -22,7 +22,7 @@ import { projectRoot } from '../config/project-root';
 import { startDevServer } from '../temporal/dev-server';
 import { freePort } from '../test/support/free-port';
 import { log } from './measure';
-import { controlWorkerArgs } from '../worker/control-process';
+import { controlWorkerArgs, controlWorkerEnv } from '../worker/control-process';
 
 /** How long any one step of a run may take. */
 export const STEP_TIMEOUT_MS = 180_000;
@@ -100,7 +100,7 @@ export async function withLabStack<T>(
   try {
     const state = await bringUpLab(config, hosts, {}, lab);
     control = spawn(process.execPath, controlWorkerArgs(), {
-      env: { ...process.env, ...env },
+      env: controlWorkerEnv({ ...process.env, ...env }),
       stdio: 'ignore',
     });
     // Records each hypervisor (type, version, CPU) as `ferry hosts refresh` does, once agents run.

@@ -20,7 +20,7 @@ import { scratchDatabase } from '../test/support/databases';
 import { populateSimFleet, type SimInstance } from '../test/support/sim-fleet';
 import { createLogger } from '../config/logging';
 import { startSimAgents } from '../worker/sim-agents';
-import { controlWorkerArgs } from '../worker/control-process';
+import { controlWorkerArgs, controlWorkerEnv } from '../worker/control-process';
 import { benchDevServer } from './dev-server';
 import { Cleanups, runAll, stopChild } from './measure';
 
@@ -73,7 +73,7 @@ export async function withSimStack<T>(
       FERRY_MAX_CONCURRENT_LIVE_MIGRATIONS: '64',
     };
     const control = spawn(process.execPath, controlWorkerArgs(), {
-      env: { ...process.env, ...controlEnv },
+      env: controlWorkerEnv({ ...process.env, ...controlEnv }),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     cleanups.add(() => stopChild(control));

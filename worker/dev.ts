@@ -9,7 +9,7 @@ import { labStatus } from '../lab/status';
 import { withoutDatabase, type FerryConfig } from '../config';
 import type { Logger } from '../config/logging';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/dev-server';
-import { controlWorkerArgs } from './control-process';
+import { controlWorkerArgs, controlWorkerEnv } from './control-process';
 
 /** The guest `npm start` boots when it brings the lab up. */
 const DEMO_GUEST = 'demo';
@@ -86,7 +86,7 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
     const fleet = await prepareFleet(config, logger);
     labStartedHere = fleet.labStartedHere;
     const hosts = fleet.hosts;
-    if (!stopping) start('control', controlWorkerArgs());
+    if (!stopping) start('control', controlWorkerArgs(), controlWorkerEnv(process.env));
     for (const host of fleet.agentHosts) {
       if (!stopping) {
         start(

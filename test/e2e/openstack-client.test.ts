@@ -28,7 +28,7 @@ import { freePort } from '../support/free-port';
 import { ferry } from '../support/ferry-cli';
 import { canRunLab, claimMachine, releaseMachine } from '../support/lab';
 import { guestCounting, until } from '../support/lab-stack';
-import { controlWorkerArgs } from '../../worker/control-process';
+import { controlWorkerArgs, controlWorkerEnv } from '../../worker/control-process';
 
 const describeLab = canRunLab ? describe : describe.skip;
 const ADMIN_TOKEN = 'ferry-e2e-admin-token-0123456789';
@@ -122,7 +122,7 @@ describeLab('the openstack client against ferry on the lab', () => {
     lab = await bringUpLab(config, 3, AGENT_ENV);
     const log = openSync(join(dataDir, 'control.log'), 'a');
     control = spawn(process.execPath, controlWorkerArgs(), {
-      env: { ...process.env, ...env },
+      env: controlWorkerEnv({ ...process.env, ...env }),
       stdio: ['ignore', log, log],
     });
     db = await openDatabase(config.databaseUrl);

@@ -11,7 +11,7 @@ import { hostTaskQueue } from '../../workflows/task-queues';
 import { ferry } from '../support/ferry-cli';
 import { freePort } from '../support/free-port';
 import type { SqliteProcessReply, SqliteProcessRequest } from '../support/sqlite-process';
-import { controlWorkerArgs } from '../../worker/control-process';
+import { controlWorkerArgs, controlWorkerEnv } from '../../worker/control-process';
 
 const WRITERS = 4;
 const LANES = 8;
@@ -98,7 +98,7 @@ describe('one SQLite file under several processes', () => {
     db = await openDatabase(env.FERRY_DATABASE_URL);
     const main = join(projectRoot(), 'dist', 'cli', 'main.js');
     control = spawn(process.execPath, controlWorkerArgs(), {
-      env: { ...process.env, ...env },
+      env: controlWorkerEnv({ ...process.env, ...env }),
       stdio: ['ignore', log, log],
     });
     apiPort = await freePort();

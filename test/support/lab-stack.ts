@@ -27,7 +27,7 @@ import { scratchDatabase, type ScratchDatabase } from './databases';
 import { ferry } from './ferry-cli';
 import { freePort } from './free-port';
 import { claimMachine, releaseMachine } from './lab';
-import { controlWorkerArgs } from '../../worker/control-process';
+import { controlWorkerArgs, controlWorkerEnv } from '../../worker/control-process';
 
 export async function until<T>(
   what: string,
@@ -102,7 +102,7 @@ export function useLabStack(options: LabStackOptions) {
   const startControl = () => {
     const log = openSync(join(dataDir, 'control.log'), 'a');
     control = spawn(process.execPath, controlWorkerArgs(), {
-      env: { ...process.env, ...env, ...controlEnv },
+      env: controlWorkerEnv({ ...process.env, ...env, ...controlEnv }),
       stdio: ['ignore', log, log],
     });
   };

@@ -1,14 +1,18 @@
 /**
  * What keeps the control worker's memory bounded (docs/control-worker.md, "Memory"): the workflow
  * bundle it loads instead of bundling at start, used only while it matches the workflows, and the
- * heap bound bin/ferry starts every control worker with.
+ * heap bound and malloc arenas bin/ferry starts every control worker with.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { projectRoot } from '../../config/project-root';
-import { CONTROL_NODE_ARGS, controlWorkerArgs } from '../../worker/control-process';
+import {
+  CONTROL_NODE_ARGS,
+  controlWorkerArgs,
+  controlWorkerEnv,
+} from '../../worker/control-process';
 import { workflowCode, writeWorkflowBundle } from '../../worker/workflow-bundle';
 
 function recordingLogger(): { logger: pino.Logger; warnings: string[] } {
@@ -48,14 +52,21 @@ describe('the workflow bundle', () => {
   }, 60_000);
 });
 
-describe("the control worker's heap bound", () => {
-  it('is on bin/ferry and on every control worker ferry starts', () => {
+describe("the control worker's memory bounds", () => {
+  it('are on bin/ferry and on every control worker ferry starts', () => {
     const shebang = readFileSync(join(projectRoot(), 'bin', 'ferry'), 'utf8').split('\n')[0];
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${CONTROL_NODE_ARGS.join(' ')}`);
+    const { MALLOC_ARENA_MAX } = controlWorkerEnv({ FERRY_LOG_LEVEL: 'warn' });
+    expect(shebang).toBe(
+      `#!/usr/bin/env -S MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX} node ${CONTROL_NODE_ARGS.join(' ')}`,
+    );
     expect(controlWorkerArgs()).toEqual([
       ...CONTROL_NODE_ARGS,
       join(projectRoot(), 'dist', 'cli', 'main.js'),
       'control',
     ]);
+    expect(controlWorkerEnv({ FERRY_LOG_LEVEL: 'warn' })).toEqual({
+      FERRY_LOG_LEVEL: 'warn',
+      MALLOC_ARENA_MAX: '2',
+    });
   });
 });
