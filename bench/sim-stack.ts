@@ -74,7 +74,8 @@ export async function withSimStack<T>(
     };
     const control = spawn(process.execPath, controlWorkerArgs(), {
       env: controlWorkerEnv({ ...process.env, ...controlEnv }),
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // Its log (warnings and errors at this level) with this process's progress, on stderr.
+      stdio: ['ignore', process.stderr, 'inherit'],
     });
     cleanups.add(() => stopChild(control));
     const workerConnection = await NativeConnection.connect({ address: server.address });

@@ -3,6 +3,8 @@
  * the e2e tests when FERRY_RECORD_HISTORIES names that dir) replay against today's workflow code.
  * A change that would break running workflows fails here. `remote-control-*` were recorded before
  * the control steps became local activities (docs/local-activities.md): the patch keeps them valid.
+ * `live-migration-*` were recorded before a step's events rode with the neighbouring writes,
+ * `events-batched-live-migration-*` after: both paths of that patch replay.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
