@@ -20,7 +20,7 @@ import { workflowCode } from './workflow-bundle';
 /**
  * Workflows kept in the worker's cache between their tasks. The SDK's default follows the heap
  * bound (about 40 under CONTROL_HEAP_MB, fewer than a burst's running migrations, each of which
- * would then be replayed from its history at every task); ferry's workflows hold a few kB each.
+ * would then be replayed from its history at every task).
  */
 const MAX_CACHED_WORKFLOWS = 500;
 
@@ -29,10 +29,9 @@ function checkHeapBound(logger: Logger): void {
   const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
   if (heapLimitMb > 2 * CONTROL_HEAP_MB) {
     logger.warn(
-      { heapLimitMb, expected: CONTROL_NODE_ARGS.join(' ') },
-      'the control worker runs without its heap bound: its resident memory grows by hundreds of ' +
-        'MB of garbage before V8 collects it; start it with bin/ferry or node ' +
-        CONTROL_NODE_ARGS.join(' '),
+      { heapLimitMb, nodeArgs: CONTROL_NODE_ARGS },
+      'the control worker runs without its heap bound, so hundreds of MB of garbage build up ' +
+        'before V8 collects them: start it with bin/ferry or with these node arguments',
     );
   }
 }

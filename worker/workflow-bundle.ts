@@ -13,30 +13,30 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import { projectRoot } from '../config/project-root';
 import type { Logger } from '../config/logging';
 
 const WORKFLOWS_PATH = require.resolve('../workflows');
 /** Where the build writes the bundle, and the control worker looks for it. */
-export const BUNDLE_DIR = join(projectRoot(), 'dist', 'workflow-bundle');
+const BUNDLE_DIR = join(projectRoot(), 'dist', 'workflow-bundle');
 
 const bundleFile = (dir: string) => join(dir, 'workflows.js');
 const digestFile = (dir: string) => join(dir, 'workflows.sha256');
 
-/** The workflows' files (the bundle's only inputs besides the SDK), below `dir`. */
+/** The workflows' files (the bundle's only inputs besides the SDK), relative to `dir`. */
 function workflowFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name))
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => statSync(join(dir, file)).isFile())
     .sort();
 }
 
 /** Digest of the compiled workflows and the workflow SDK's version: what a bundle was made from. */
-export function workflowsDigest(): string {
+function workflowsDigest(): string {
   const hash = createHash('sha256');
   const sdk = require.resolve('@temporalio/workflow/package.json');
   hash.update(
@@ -44,8 +44,8 @@ export function workflowsDigest(): string {
   );
   const dir = dirname(WORKFLOWS_PATH);
   for (const file of workflowFiles(dir)) {
-    hash.update(`${relative(dir, file)}\n`);
-    hash.update(readFileSync(file));
+    hash.update(`${file}\n`);
+    hash.update(readFileSync(join(dir, file)));
   }
   return hash.digest('hex');
 }
