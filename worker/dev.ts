@@ -9,7 +9,7 @@ import { labStatus } from '../lab/status';
 import { withoutDatabase, type FerryConfig } from '../config';
 import type { Logger } from '../config/logging';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/dev-server';
-import { controlWorkerArgs, controlWorkerEnv } from './control-process';
+import { CONTROL_NODE_ARGS, controlWorkerEnv } from './control-process';
 
 /** The guest `npm start` boots when it brings the lab up. */
 const DEMO_GUEST = 'demo';
@@ -52,8 +52,13 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const start = (name: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
-    const child = spawn(process.execPath, args, { stdio: 'inherit', env });
+  const start = (
+    name: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+    nodeArgs: string[] = [],
+  ) => {
+    const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: 'inherit', env });
     const exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {
         if (!stopping) {
@@ -86,13 +91,12 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
     const fleet = await prepareFleet(config, logger);
     labStartedHere = fleet.labStartedHere;
     const hosts = fleet.hosts;
-    if (!stopping) start('control', controlWorkerArgs(), controlWorkerEnv(process.env));
+    if (!stopping) start('control', ['control'], controlWorkerEnv(process.env), CONTROL_NODE_ARGS);
     for (const host of fleet.agentHosts) {
       if (!stopping) {
         start(
           `agent ${host.name}`,
           [
-            cli,
             'agent',
             '--host',
             host.name,
@@ -105,7 +109,7 @@ export async function runDev(config: FerryConfig, logger: Logger): Promise<numbe
         );
       }
     }
-    if (!stopping) start('api', [cli, 'api']);
+    if (!stopping) start('api', ['api']);
     logger.info(
       { hosts: hosts.map((host) => host.name), api: `http://${config.apiHost}:${config.apiPort}` },
       'ferry is up',
