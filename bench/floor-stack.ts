@@ -3,10 +3,11 @@
  * bench/orchestration.ts runs beside ferry's migrations: workflows of a live migration's shape
  * with no work in them, on the same server and process layout as bench/orchestration.ts (a dev
  * server with persistent SQLite, the workflow worker a process of its own, one worker per host
- * queue in this process). The shape is read from a recorded live migration
- * (test/fixtures/histories/live-migration-completed.json): its local activities and its
- * activities on the source's and the destination's queues, in order; its search-attribute
- * upserts and progress signals are left out, so the floor is if anything too low.
+ * queue in this process). The shape is read from a live migration recorded as ferry runs it now
+ * (test/fixtures/histories/merged-steps-live-migration-completed.json): its markers (local
+ * activities and its patch) and its activities on the source's and the destination's queues, in
+ * order; its search-attribute upserts and progress signals are left out, so the floor is if
+ * anything too low.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,7 +24,12 @@ import { Cleanups, cpuMs, log, ownCpuMs, runAll, stopChild } from './measure';
 
 const TASK_QUEUE = 'floor';
 const BURST_CONCURRENCY = 50;
-const RECORDED = join('test', 'fixtures', 'histories', 'live-migration-completed.json');
+const RECORDED = join(
+  'test',
+  'fixtures',
+  'histories',
+  'merged-steps-live-migration-completed.json',
+);
 
 interface HistoryEvent {
   eventType: string;

@@ -43,11 +43,21 @@ export const control = controlProxy(
   proxyActivities<OperationControlActivities>(controlOptions),
 );
 
+/** Every database step of a live migration, the shared ones and its own. */
+export type LiveMigrationControl = OperationControlActivities & LiveMigrationControlActivities;
+
 /** Database steps of a live migration, local activities as `control`'s. */
 export const liveMigrationControl = controlProxy(
-  proxyLocalActivities<LiveMigrationControlActivities>(controlOptions),
-  proxyActivities<LiveMigrationControlActivities>(controlOptions),
+  proxyLocalActivities<LiveMigrationControl>(controlOptions),
+  proxyActivities<LiveMigrationControl>(controlOptions),
 );
+
+/**
+ * The same steps in a live migration started with its steps merged (live-migration-record.ts):
+ * local activities, with no patch of their own to check, since that patch came after this one.
+ */
+export const mergedLiveMigrationControl =
+  proxyLocalActivities<LiveMigrationControl>(controlOptions);
 
 /**
  * Progress writes of a running migration: local, tried twice at most, so that a database outage

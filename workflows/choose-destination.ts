@@ -7,7 +7,11 @@ import { ApplicationFailure, log } from '@temporalio/workflow';
 import { control } from './activity-proxies';
 import { failureMessage } from './failures';
 import type { OperationRecord } from './operation-record';
-import type { OperationState, OperationStatus } from './operation-types';
+import type {
+  OperationControlActivities,
+  OperationState,
+  OperationStatus,
+} from './operation-types';
 
 export interface DestinationSearch<T> {
   /** The destination the caller named, or null for the scheduler's choice. */
@@ -15,13 +19,19 @@ export interface DestinationSearch<T> {
   schedulerMaxAttempts: number;
   /** Nova's allow_resize_to_same_host: the source is a candidate too. */
   allowSameHost?: boolean;
-  /** Each scheduler call as its own action event, or none when the caller records the search. */
-  scheduleEvent?: (attempt: number) => string;
+  /**
+   * The scheduler's call for an attempt, as the caller records it (its own action event, say);
+   * without it, selectDestinations alone, for a caller that records the whole search as one step.
+   */
+  select?: (attempt: number, request: DestinationRequest) => Promise<string[]>;
   /** Claims `host` and checks it; on a refusal it has released what it claimed. */
   claimAndCheck(host: string): Promise<T>;
   /** Whether a failure of `claimAndCheck` lets the scheduler try the next alternate. */
   triesNext(error: unknown): boolean;
 }
+
+/** What the scheduler is asked for, as selectDestinations takes it. */
+export type DestinationRequest = Parameters<OperationControlActivities['selectDestinations']>[0];
 
 export async function chooseDestination<T>(
   record: OperationRecord<OperationState<OperationStatus>>,
@@ -30,16 +40,15 @@ export async function chooseDestination<T>(
   const { requestedHost, allowSameHost } = search;
   const exclude: string[] = [];
   for (let attempt = 1; attempt <= search.schedulerMaxAttempts; attempt++) {
-    const select = () =>
-      control.selectDestinations({
-        migrationUuid: record.migrationUuid,
-        requestedHost,
-        exclude,
-        ...(allowSameHost === undefined ? {} : { allowSameHost }),
-      });
-    const [host] = await (search.scheduleEvent
-      ? record.step(search.scheduleEvent(attempt), select)
-      : select());
+    const request: DestinationRequest = {
+      migrationUuid: record.migrationUuid,
+      requestedHost,
+      exclude,
+      ...(allowSameHost === undefined ? {} : { allowSameHost }),
+    };
+    const [host] = await (search.select
+      ? search.select(attempt, request)
+      : control.selectDestinations(request));
     try {
       return await search.claimAndCheck(host);
     } catch (error) {

@@ -9,7 +9,9 @@ import type {
   ActionEventRecord,
   InstanceDisk,
   MigrationErrorType,
+  OperationPolicy,
   OperationState,
+  PeerHost,
 } from './operation-types';
 
 /** Nova's `block_migration`: `auto` decides by whether the instances dir is shared storage. */
@@ -144,6 +146,38 @@ export const MIGRATION_PROGRESS_SIGNAL = 'migrationProgress';
 
 /** The control activities only a live migration calls. */
 export interface LiveMigrationControlActivities {
+  /**
+   * beginInstanceOperation for a live migration (task_state migrating), then `events` recorded;
+   * returns the control worker's policy the migration runs under.
+   */
+  beginLiveMigration(request: {
+    migrationUuid: string;
+    requestedBy: string;
+    events?: ActionEventRecord[];
+  }): Promise<OperationPolicy>;
+
+  /**
+   * Status queued for `destHost` with `events` recorded, then acquireMigrationSlot with
+   * `eventsOnSlot`; returns whether the migration has its slot.
+   */
+  queueMigration(request: {
+    migrationUuid: string;
+    destHost: string;
+    limit: number;
+    events?: ActionEventRecord[];
+    eventsOnSlot?: ActionEventRecord[];
+  }): Promise<boolean>;
+
+  /**
+   * Status running with `events` recorded; returns the destination as its peers reach it
+   * (describeHost). Fails with NoValidHost when it is no longer registered.
+   */
+  startLiveMigration(request: {
+    migrationUuid: string;
+    destHost: string;
+    events?: ActionEventRecord[];
+  }): Promise<PeerHost>;
+
   /**
    * Records a running live migration's latest progress (byte counters, instance progress) while
    * its status is running; returns whether it did. Never touches a migration that has ended.

@@ -3,9 +3,9 @@
  * probe run; a destination whose pre-check refuses is released for the next alternate.
  */
 import { log } from '@temporalio/workflow';
-import { control, hostAgent } from './activity-proxies';
+import { hostAgent } from './activity-proxies';
 import { decideBlockMigration } from './block-migration';
-import { chooseDestination } from './choose-destination';
+import { chooseDestination, type DestinationRequest } from './choose-destination';
 import { errorType, failureMessage, isAgentTimeout } from './failures';
 import {
   DESTINATION_REFUSALS,
@@ -35,9 +35,16 @@ async function checkDestination(
   source: SourceFacts,
 ): Promise<Destination> {
   const { migrationUuid } = input;
-  await control.claimResources({ migrationUuid, host });
+  const check = `compute_check_can_live_migrate_destination:${host}`;
+  if (record.merged) {
+    await record.carry(check, (events) =>
+      record.control.claimResources({ migrationUuid, host, events }),
+    );
+  } else {
+    await record.control.claimResources({ migrationUuid, host });
+  }
   try {
-    return await record.step(`compute_check_can_live_migrate_destination:${host}`, async () => {
+    return await record.step(check, async () => {
       const check = await hostAgent(host).checkCanLiveMigrateDestination({
         instanceUuid: input.instanceUuid,
         instanceName: input.instanceName,
@@ -59,9 +66,24 @@ async function checkDestination(
       }
     });
   } catch (error) {
-    await control.releaseClaims({ migrationUuid, host });
+    await record.control.releaseClaims({ migrationUuid, host });
     throw error;
   }
+}
+
+/** One scheduling call as its own action event; merged, the call itself records its start. */
+function select(
+  record: LiveMigrationRecord,
+  attempt: number,
+  request: DestinationRequest,
+): Promise<string[]> {
+  const event = `schedule:${attempt}`;
+  if (!record.merged) {
+    return record.step(event, () => record.control.selectDestinations(request));
+  }
+  return record.writingStep(event, (events) =>
+    record.control.selectDestinations({ ...request, events }),
+  );
 }
 
 /** The scheduler's choices, each scheduling call and each pre-check its own action event. */
@@ -73,7 +95,7 @@ export function chooseLiveMigrationDestination(
   return chooseDestination(record, {
     requestedHost: input.requestedHost,
     schedulerMaxAttempts: input.schedulerMaxAttempts,
-    scheduleEvent: (attempt) => `schedule:${attempt}`,
+    select: (attempt, request) => select(record, attempt, request),
     claimAndCheck: (host) => checkDestination(record, input, host, source),
     triesNext: refusedByDestination,
   });

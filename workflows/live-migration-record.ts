@@ -1,6 +1,11 @@
 /** The record of a live migration: the operation's, with its block migration and job progress. */
 import { condition, isCancellation, log, patched } from '@temporalio/workflow';
-import { control, progressControl } from './activity-proxies';
+import {
+  type LiveMigrationControl,
+  liveMigrationControl,
+  mergedLiveMigrationControl,
+  progressControl,
+} from './activity-proxies';
 import { failureMessage } from './failures';
 import type {
   LiveMigrationInput,
@@ -28,6 +33,16 @@ const PROGRESS_SAVE_INTERVAL_MS = 2_000;
  */
 const ACTION_EVENTS_BATCHED = 'action-events-batched';
 
+/**
+ * Where two steps meet, one local activity does both (docs/local-activities.md, "Merged steps"):
+ * the begin with the policy and the source check's start, the scheduler's call with its step's
+ * start, the claim with the destination check's start, the queue with the slot and the prepare's
+ * start, the running status with the destination's address. A workflow started with this patch
+ * has every earlier one's behaviour and checks none of them, so this one marker replaces four
+ * (each marker also upserts TemporalChangeVersion). Workflows started before keep their commands.
+ */
+const CONTROL_STEPS_MERGED = 'control-steps-merged';
+
 export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
   private unsavedProgress: MigrationProgress | undefined;
   private savingStopped = false;
@@ -36,6 +51,10 @@ export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
   private pendingEvents: ActionEventRecord[] = [];
   /** The step whose start the last transition recorded. */
   private startedByTransition: string | undefined;
+  /** Whether this migration's steps are merged (CONTROL_STEPS_MERGED): decided once, first. */
+  readonly merged: boolean;
+  /** The control worker's steps as this migration calls them. */
+  readonly control: LiveMigrationControl;
 
   constructor(input: LiveMigrationInput) {
     super({
@@ -52,6 +71,17 @@ export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
       error: null,
       refusedHosts: [],
     });
+    this.merged = patched(CONTROL_STEPS_MERGED);
+    this.control = this.merged ? mergedLiveMigrationControl : liveMigrationControl;
+  }
+
+  protected override statusControl(): LiveMigrationControl {
+    return this.control;
+  }
+
+  /** Steps are batched as ACTION_EVENTS_BATCHED says; a merged migration's always are. */
+  private get batched(): boolean {
+    return this.merged || patched(ACTION_EVENTS_BATCHED);
   }
 
   /**
@@ -68,22 +98,77 @@ export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
       status,
       ...(this.state.destHost ? { destHost: this.state.destHost } : {}),
     };
-    if (!patched(ACTION_EVENTS_BATCHED)) {
-      await control.setMigrationStatus(update);
+    if (!this.batched) {
+      await this.control.setMigrationStatus(update);
     } else {
-      const start = starts === undefined ? [] : [this.event(starts, 'start')];
-      await this.withPendingEvents(start, (events) =>
-        control.setMigrationStatus(events.length > 0 ? { ...update, events } : update),
+      await this.carry(starts, (events) =>
+        this.control.setMigrationStatus(events.length > 0 ? { ...update, events } : update),
       );
-      this.startedByTransition = starts;
     }
     this.reached(status, step);
   }
 
+  /**
+   * Runs `write`, a database write, with the finishes held and, with `starts`, that step's start,
+   * which must be the next step run: that step then records no start of its own.
+   */
+  async carry<T>(
+    starts: string | undefined,
+    write: (events: ActionEventRecord[]) => Promise<T>,
+  ): Promise<T> {
+    const start = starts === undefined ? [] : [this.event(starts, 'start')];
+    const value = await this.withPendingEvents(start, write);
+    this.startedByTransition = starts;
+    return value;
+  }
+
   override step<T>(event: string, run: () => Promise<T>): Promise<T> {
-    if (!patched(ACTION_EVENTS_BATCHED)) return super.step(event, run);
+    if (!this.batched) return super.step(event, run);
     this.state.step = event;
     return this.batchedStep(event, run);
+  }
+
+  /**
+   * A step whose work is a database write: that write records the step's start with the finishes
+   * held, or, when it fails, the step's failure does.
+   */
+  writingStep<T>(event: string, write: (events: ActionEventRecord[]) => Promise<T>): Promise<T> {
+    this.startedByTransition = event;
+    return this.step(event, () => {
+      this.pendingEvents.push(this.event(event, 'start'));
+      return this.withPendingEvents([], write);
+    });
+  }
+
+  /**
+   * Queued for the chosen destination, asking for a slot at once (merged steps); with the slot,
+   * `next`'s start is recorded too.
+   */
+  async queue(limit: number, next: string): Promise<boolean> {
+    const { destHost } = this.state;
+    if (destHost === null) throw new Error('queued before a destination was chosen');
+    const acquired = await this.withPendingEvents([], (events) =>
+      this.control.queueMigration({
+        migrationUuid: this.migrationUuid,
+        destHost,
+        limit,
+        ...(events.length > 0 ? { events } : {}),
+        eventsOnSlot: [this.event(next, 'start')],
+      }),
+    );
+    if (acquired) this.startedByTransition = next;
+    return acquired;
+  }
+
+  /** Asks again for the slot of a queued migration; with it, `next`'s start is recorded too. */
+  async acquireSlot(limit: number, next: string): Promise<boolean> {
+    const acquired = await this.control.acquireMigrationSlot({
+      migrationUuid: this.migrationUuid,
+      limit,
+      events: [this.event(next, 'start')],
+    });
+    if (acquired) this.startedByTransition = next;
+    return acquired;
   }
 
   /**
@@ -105,14 +190,14 @@ export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
    */
   async flushEvents(): Promise<void> {
     if (this.pendingEvents.length === 0) return;
-    await this.withPendingEvents([], (events) => control.recordActionEvents(events));
+    await this.withPendingEvents([], (events) => this.control.recordActionEvents(events));
   }
 
   private async batchedStep<T>(event: string, run: () => Promise<T>): Promise<T> {
     if (this.startedByTransition === event) this.startedByTransition = undefined;
     else {
       await this.withPendingEvents([this.event(event, 'start')], (events) =>
-        control.recordActionEvents(events),
+        this.control.recordActionEvents(events),
       );
     }
     try {
@@ -123,7 +208,7 @@ export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
       const details = failureMessage(error);
       this.pendingEvents.push({ ...this.event(event, 'finish'), result: 'Error', details });
       // The step's own failure is what propagates, not a failure to record it.
-      await this.withPendingEvents([], (events) => control.recordActionEvents(events)).catch(
+      await this.withPendingEvents([], (events) => this.control.recordActionEvents(events)).catch(
         () => undefined,
       );
       throw error;
@@ -145,7 +230,7 @@ export class LiveMigrationRecord extends OperationRecord<LiveMigrationState> {
 
   /** From now until stopSavingProgress, the latest progress is saved, every 2 s at most. */
   saveProgressWhileRunning(): void {
-    if (patched(PROGRESS_SAVED_BY_CONTROL)) this.saving = this.saveProgress();
+    if (this.merged || patched(PROGRESS_SAVED_BY_CONTROL)) this.saving = this.saveProgress();
   }
 
   /** Ends the saving, after the write in flight if any: none comes after the final state's. */

@@ -10,18 +10,12 @@ import {
   log,
   setHandler,
 } from '@temporalio/workflow';
-import {
-  compensatingAgent,
-  control,
-  hostAgent,
-  liveMigrationControl,
-  migratingAgent,
-} from './activity-proxies';
+import { compensatingAgent, hostAgent, migratingAgent } from './activity-proxies';
 import { Compensations, rollbackMessage } from './compensations';
 import { errorType, failureMessage } from './failures';
 import { chooseLiveMigrationDestination, type Destination } from './live-migration-destination';
 import { LiveMigrationRecord } from './live-migration-record';
-import { liveMigrationPlan } from './operation-policy';
+import { liveMigrationPlan, liveMigrationPlanOf } from './operation-policy';
 import {
   abortSignal,
   abortUpdate,
@@ -29,7 +23,7 @@ import {
   progressSignal,
   statusQuery,
 } from './live-migration-messages';
-import type { InstanceDisk } from './operation-types';
+import type { InstanceDisk, PeerHost } from './operation-types';
 import type {
   LiveMigrationInput,
   LiveMigrationPlan,
@@ -43,6 +37,10 @@ import type {
 type SourceFiles = Pick<SourceFacts, 'disks' | 'consoleFiles'>;
 
 const ABORTABLE: LiveMigrationStatus[] = ['queued', 'preparing', 'running'];
+
+const SOURCE_CHECK = 'compute_check_can_live_migrate_source';
+const PREPARE = 'compute_pre_live_migration';
+const MIGRATE = 'compute_live_migration';
 
 function refuseUnless(state: LiveMigrationState, allowed: LiveMigrationStatus[], what: string) {
   if (!allowed.includes(state.status)) {
@@ -90,26 +88,15 @@ export async function liveMigration(request: LiveMigrationInput): Promise<LiveMi
     },
     { validator: () => refuseUnless(record.state, ['running'], 'force-complete') },
   );
-  const input = await liveMigrationPlan(request);
-
-  try {
-    await control.beginInstanceOperation({
-      migrationUuid,
-      taskState: 'migrating',
-      action: 'live-migration',
-      requestedBy: input.requestedBy,
-    });
-  } catch (error) {
-    return await record.refused(error);
-  }
+  const input = await begin(record, request);
 
   const undo = new Compensations();
   let destination: Destination | undefined;
   let files: SourceFiles = { disks: [], consoleFiles: [] };
   let migrationStarted = false;
   try {
-    undo.add('release the resource claims', () => control.releaseClaims({ migrationUuid }));
-    const source = await record.step('compute_check_can_live_migrate_source', () =>
+    undo.add('release the resource claims', () => record.control.releaseClaims({ migrationUuid }));
+    const source = await record.step(SOURCE_CHECK, () =>
       hostAgent(sourceHost).checkCanLiveMigrateSource({ instanceUuid }),
     );
     files = { disks: source.disks, consoleFiles: source.consoleFiles };
@@ -126,7 +113,7 @@ export async function liveMigration(request: LiveMigrationInput): Promise<LiveMi
     undo.add(`remove what was made on ${chosen.host}`, () =>
       rollBackDestination(input, chosen.host, created),
     );
-    const prepared = await record.step('compute_pre_live_migration', () =>
+    const prepared = await record.step(PREPARE, () =>
       hostAgent(chosen.host).prepareLiveMigrationDestination({
         instanceUuid,
         directories: source.directories,
@@ -137,14 +124,14 @@ export async function liveMigration(request: LiveMigrationInput): Promise<LiveMi
     created.push(...prepared.created);
     if (abortRequested) throw cancelledByRequest();
 
-    await record.transition('running', 'compute_live_migration', 'compute_live_migration');
+    const peer = await startRunning(record, chosen.host);
     record.saveProgressWhileRunning();
     migrationStarted = true;
     undo.add(`resume the instance on ${sourceHost} if it was paused`, async () => {
       await compensatingAgent(sourceHost).resumeInstance({ instanceUuid });
     });
-    const result = await record.step('compute_live_migration', () =>
-      scope.run(() => migrate(input, chosen, files.disks)),
+    const result = await record.step(MIGRATE, () =>
+      scope.run(() => migrate(record, input, chosen, files.disks, peer)),
     );
     return await finish(record, input, chosen, files, result);
   } catch (error) {
@@ -158,31 +145,92 @@ export async function liveMigration(request: LiveMigrationInput): Promise<LiveMi
   }
 }
 
+/**
+ * The migration begins under the control worker's policy, or is refused and ends here. Merged, the
+ * begin also reads the policy and records the source check's start.
+ */
+async function begin(
+  record: LiveMigrationRecord,
+  request: LiveMigrationInput,
+): Promise<LiveMigrationPlan> {
+  const { migrationUuid, requestedBy } = request;
+  if (record.merged) {
+    const policy = await record
+      .carry(SOURCE_CHECK, (events) =>
+        record.control.beginLiveMigration({ migrationUuid, requestedBy, events }),
+      )
+      .catch((error: unknown) => record.refused(error));
+    return liveMigrationPlanOf(request, policy);
+  }
+  const input = await liveMigrationPlan(request);
+  await record.control
+    .beginInstanceOperation({
+      migrationUuid,
+      taskState: 'migrating',
+      action: 'live-migration',
+      requestedBy,
+    })
+    .catch((error: unknown) => record.refused(error));
+  return input;
+}
+
+/**
+ * Queued until the source and the fleet have a slot for the migration. Merged, the first ask
+ * rides with the queued status, and a migration that gets its slot at once is never shown queued.
+ */
 async function waitForSlot(
   record: LiveMigrationRecord,
   input: LiveMigrationPlan,
   aborted: () => boolean,
 ): Promise<void> {
-  await record.transition('queued');
+  const limit = input.maxConcurrentPerSource;
+  const ask = record.merged
+    ? () => record.acquireSlot(limit, PREPARE)
+    : () => record.control.acquireMigrationSlot({ migrationUuid: input.migrationUuid, limit });
+  let acquired: boolean;
+  if (record.merged) {
+    acquired = await record.queue(limit, PREPARE);
+    if (!acquired) record.reached('queued');
+  } else {
+    await record.transition('queued');
+    acquired = await ask();
+  }
   let wait = 1;
-  while (
-    !(await control.acquireMigrationSlot({
-      migrationUuid: input.migrationUuid,
-      limit: input.maxConcurrentPerSource,
-    }))
-  ) {
+  while (!acquired) {
     if (await condition(aborted, `${wait}s`)) throw cancelledByRequest();
     wait = Math.min(wait * 2, 10);
+    acquired = await ask();
   }
   record.reached('preparing', 'preparing');
 }
 
+/**
+ * Status running, with the migration step's start; merged, the same write answers where the
+ * destination's libvirt is, which the legacy path asks for in the migration step.
+ */
+async function startRunning(
+  record: LiveMigrationRecord,
+  destHost: string,
+): Promise<PeerHost | undefined> {
+  if (!record.merged) {
+    await record.transition('running', MIGRATE, MIGRATE);
+    return undefined;
+  }
+  const peer = await record.carry(MIGRATE, (events) =>
+    record.control.startLiveMigration({ migrationUuid: record.migrationUuid, destHost, events }),
+  );
+  record.reached('running', MIGRATE);
+  return peer;
+}
+
 async function migrate(
+  record: LiveMigrationRecord,
   input: LiveMigrationInput,
   destination: Destination,
   disks: InstanceDisk[],
+  peer: PeerHost | undefined,
 ): Promise<MigrationResult> {
-  const destHost = await control.describeHost({ host: destination.host });
+  const destHost = peer ?? (await record.control.describeHost({ host: destination.host }));
   return migratingAgent(input.sourceHost).liveMigrate({
     migrationUuid: input.migrationUuid,
     instanceUuid: input.instanceUuid,
@@ -218,7 +266,7 @@ async function finish(
       }),
     );
   await record.withPendingEvents([], (events) =>
-    liveMigrationControl.completeLiveMigration({
+    record.control.completeLiveMigration({
       migrationUuid: input.migrationUuid,
       destHost: destination.host,
       result,
@@ -303,7 +351,7 @@ function rollBack(
             : 'error';
     const error = rollbackMessage(reason, failures);
     await record.flushEvents();
-    await liveMigrationControl.failMigration({
+    await record.control.failMigration({
       migrationUuid: input.migrationUuid,
       status,
       error,

@@ -7,6 +7,7 @@
 import { patched } from '@temporalio/workflow';
 import { control } from './activity-proxies';
 import type { LiveMigrationInput, LiveMigrationPlan } from './live-migration-contract';
+import type { OperationPolicy } from './operation-types';
 import type { ResizeInput, ResizePlan } from './resize-contract';
 
 const POLICY_FROM_CONTROL = 'policy-from-control';
@@ -20,7 +21,14 @@ export async function liveMigrationPlan(input: LiveMigrationInput): Promise<Live
   ) {
     return { ...input, maxConcurrentPerSource, schedulerMaxAttempts };
   }
-  const policy = await control.describePolicy();
+  return liveMigrationPlanOf(input, await control.describePolicy());
+}
+
+/** A live migration's input under the control worker's policy. */
+export function liveMigrationPlanOf(
+  input: LiveMigrationInput,
+  policy: OperationPolicy,
+): LiveMigrationPlan {
   return {
     ...input,
     maxConcurrentPerSource: policy.maxConcurrentLiveMigrations,

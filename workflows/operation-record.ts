@@ -7,7 +7,11 @@ import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow
 import { asActionEvent } from './action-events';
 import { control } from './activity-proxies';
 import { errorType, failureMessage } from './failures';
-import type { OperationState, OperationStatus } from './operation-types';
+import type {
+  OperationControlActivities,
+  OperationState,
+  OperationStatus,
+} from './operation-types';
 import { FerryDestHost, FerryStatus } from './search-attributes';
 
 export class OperationRecord<State extends OperationState<OperationStatus>> {
@@ -35,6 +39,11 @@ export class OperationRecord<State extends OperationState<OperationStatus>> {
     return asActionEvent(this.migrationUuid, event, run);
   }
 
+  /** The control worker's step that writes the Migration row's status. */
+  protected statusControl(): Pick<OperationControlActivities, 'setMigrationStatus'> {
+    return control;
+  }
+
   /** The failure the workflow ends with: non-retryable, with the state as its details. */
   failure(type: string, message: string): ApplicationFailure {
     return ApplicationFailure.create({ type, message, nonRetryable: true, details: [this.state] });
@@ -46,7 +55,7 @@ export class OperationRecord<State extends OperationState<OperationStatus>> {
    */
   async refused(error: unknown): Promise<never> {
     this.state.error = failureMessage(error);
-    await control.setMigrationStatus({
+    await this.statusControl().setMigrationStatus({
       migrationUuid: this.migrationUuid,
       status: 'error',
       error: this.state.error,

@@ -151,14 +151,20 @@ export interface OperationControlActivities {
     requestedHost: string | null;
     exclude: string[];
     allowSameHost?: boolean;
+    /** Recorded once it has answered: the scheduling step's start and the finish before it. */
+    events?: ActionEventRecord[];
   }): Promise<string[]>;
 
   /**
    * Claims the instance's vCPUs, memory and disk on `host` for this migration, atomically against
    * the host's capacity and other claims. Idempotent. Fails with MigrationPreCheckError when the
-   * host cannot hold the instance.
+   * host cannot hold the instance. Once it holds, `events` (the check's start) are recorded.
    */
-  claimResources(request: { migrationUuid: string; host: string }): Promise<void>;
+  claimResources(request: {
+    migrationUuid: string;
+    host: string;
+    events?: ActionEventRecord[];
+  }): Promise<void>;
 
   /** Releases this migration's claims (on `host` only, when given). Idempotent. */
   releaseClaims(request: { migrationUuid: string; host?: string }): Promise<void>;
@@ -168,9 +174,14 @@ export interface OperationControlActivities {
    * cold migration: migrating) when the fleet has a slot under the control workers'
    * max_concurrent_migrations, a live migration's source one under `limit` (default: the control
    * workers' max_concurrent_live_migrations), and it is the oldest waiting that fits. Returns
-   * whether it did; true again for a migration already moving.
+   * whether it did; true again for a migration already moving. With the slot, `events` (the next
+   * step's start) are recorded.
    */
-  acquireMigrationSlot(request: { migrationUuid: string; limit?: number }): Promise<boolean>;
+  acquireMigrationSlot(request: {
+    migrationUuid: string;
+    limit?: number;
+    events?: ActionEventRecord[];
+  }): Promise<boolean>;
 
   /**
    * The Host row as peers reach the host (libvirt URI, sshd, pinned key, instances dir), for the

@@ -8,15 +8,27 @@ import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid } from './migration-lookup';
 import { lackingResource } from './scheduler';
 import { inTransaction, lockHost } from '../../db/transactions';
+import { type ActionIds, recordActionEvents } from './instance-actions';
+import type { ActionEventRecord } from '../../workflows/operation-types';
 
 /**
  * Claims the vCPUs, memory and disk of the migration's new flavor on `host`. Under the Host row's
  * lock, the host's free capacity (without this migration's own claim, and without the instance's
  * own flavor, which a claim on its own host replaces rather than adds to) must hold them; a second
  * call for the same migration and host finds its claim and does nothing. Fails with
- * MigrationPreCheckError when the host is not registered or lacks a resource.
+ * MigrationPreCheckError when the host is not registered or lacks a resource. Once the claim is
+ * held, `events` (the check's start) are recorded, as recordActionEvents does.
  */
 export async function claimResources(
+  db: Database,
+  request: { migrationUuid: string; host: string; events?: ActionEventRecord[] },
+  actionIds?: ActionIds,
+): Promise<void> {
+  await claim(db, request);
+  if (request.events) await recordActionEvents(db, request.events, actionIds);
+}
+
+async function claim(
   db: Database,
   request: { migrationUuid: string; host: string },
 ): Promise<void> {

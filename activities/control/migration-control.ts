@@ -14,6 +14,7 @@ import { acquireMigrationSlot, type SlotSettings } from './migration-slots';
 import { setMigrationStatus } from './migration-status';
 import { operationPolicy, type ControlPolicyConfig } from './policy';
 import { selectDestinations } from './scheduler';
+import { beginLiveMigration, queueMigration, startLiveMigration } from './live-migration-steps';
 
 /**
  * The control activities both operations call, and the live migration's own, bound to ferry's
@@ -32,10 +33,13 @@ export function migrationControlActivities(
     describeHost: (request) => describeHost(db, request),
     describePolicy: async () => operationPolicy(settings),
     saveMigrationProgress: (request) => saveMigrationProgress(db, request),
-    selectDestinations: (request) => selectDestinations(db, request),
-    claimResources: (request) => claimResources(db, request),
+    selectDestinations: (request) => selectDestinations(db, request, actionIds),
+    claimResources: (request) => claimResources(db, request, actionIds),
     releaseClaims: (request) => releaseClaims(db, request),
-    acquireMigrationSlot: (request) => acquireMigrationSlot(db, settings, request),
+    acquireMigrationSlot: (request) => acquireMigrationSlot(db, settings, request, actionIds),
+    beginLiveMigration: (request) => beginLiveMigration(db, settings, request, actionIds),
+    queueMigration: (request) => queueMigration(db, settings, request, actionIds),
+    startLiveMigration: (request) => startLiveMigration(db, request, actionIds),
     completeLiveMigration: (request) => completeLiveMigration(db, request, actionIds),
     failMigration: (request) => failMigration(db, request),
   };

@@ -9,6 +9,8 @@ import { providerOf, type Database } from '../../db/database';
 import { inTransaction, lockMigrationSlots } from '../../db/transactions';
 import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid } from './migration-lookup';
+import { type ActionIds, recordActionEvents } from './instance-actions';
+import type { ActionEventRecord } from '../../workflows/operation-types';
 
 /** The control worker's own settings the slots are decided by. */
 export type SlotSettings = Pick<
@@ -30,9 +32,21 @@ export const STALE_WAITER_MS = 60_000;
  * max_concurrent_live_migrations) live ones, and it is among the oldest queued ones (by id) that
  * fit in the free slots; returns whether it did. Decided under one lock for the whole fleet, so
  * concurrent calls never hand out more slots than the limits. A migration already moving (a
- * retried call) has its slot: true. Fails with MigrationError in any other status.
+ * retried call) has its slot: true. Fails with MigrationError in any other status. With the slot,
+ * `events` (the next step's start) are recorded, as recordActionEvents does.
  */
 export async function acquireMigrationSlot(
+  db: Database,
+  settings: SlotSettings,
+  request: { migrationUuid: string; limit?: number; events?: ActionEventRecord[] },
+  actionIds?: ActionIds,
+): Promise<boolean> {
+  const acquired = await takeSlot(db, settings, request);
+  if (acquired && request.events) await recordActionEvents(db, request.events, actionIds);
+  return acquired;
+}
+
+async function takeSlot(
   db: Database,
   settings: SlotSettings,
   request: { migrationUuid: string; limit?: number },

@@ -15,6 +15,8 @@ import {
 import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid } from './migration-lookup';
 import { placeInstance } from './placement';
+import { type ActionIds, recordActionEvents } from './instance-actions';
+import type { ActionEventRecord } from '../../workflows/operation-types';
 
 /** What is being placed and where it must not go (Nova's RequestSpec). */
 export interface RequestSpec {
@@ -194,9 +196,27 @@ export const DESTINATIONS_RETURNED = 10;
  * passes every filter; otherwise the best DESTINATIONS_RETURNED of the hosts that pass, chosen in
  * the database (placement.ts). The source only with `allowSameHost`. Neither this migration's own
  * claims nor the instance's own flavor are counted against any host: on the source, the new size
- * replaces the old one. When no host passes, every host's state is read to say why.
+ * replaces the old one. When no host passes, every host's state is read to say why. Once it has
+ * answered, `events` (the scheduling step's start) are recorded, as recordActionEvents does: a
+ * call that fails records none, and the workflow records them with the step's failure.
  */
 export async function selectDestinations(
+  db: Database,
+  request: {
+    migrationUuid: string;
+    requestedHost: string | null;
+    exclude: string[];
+    allowSameHost?: boolean;
+    events?: ActionEventRecord[];
+  },
+  actionIds?: ActionIds,
+): Promise<string[]> {
+  const chosen = await select(db, request);
+  if (request.events) await recordActionEvents(db, request.events, actionIds);
+  return chosen;
+}
+
+async function select(
   db: Database,
   request: {
     migrationUuid: string;

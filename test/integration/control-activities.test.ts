@@ -5,6 +5,7 @@ import { migrateDatabase } from '../../db/migrate';
 import { loadConfig } from '../../config';
 import { saveMigrationProgress } from '../../activities/control/migration-progress';
 import type { MigrationProgress, MigrationResult } from '../../workflows/live-migration-contract';
+import type { ActionEventRecord } from '../../workflows/operation-types';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 
 const GiB = 2 ** 30;
@@ -592,6 +593,171 @@ describe.each(['sqlite', 'postgresql'] as const)(
         await control.releaseClaims({ migrationUuid: uuid });
         expect(await claimsOf(uuid)).toEqual([]);
         expect(await claimsOf(other)).toHaveLength(1);
+      });
+    });
+
+    describe("a live migration's merged steps", () => {
+      const event = (
+        migrationUuid: string,
+        name: string,
+        phase: 'start' | 'finish',
+      ): ActionEventRecord =>
+        phase === 'start'
+          ? { migrationUuid, event: name, phase }
+          : { migrationUuid, event: name, phase, result: 'Success' };
+      const eventsOf = async (uuid: string) =>
+        (await actionOf(uuid)).events
+          .sort((a, b) => a.id - b.id)
+          .map((e) => [e.event, e.finishTime === null ? 'started' : e.result]);
+
+      it('begins, records the first step and answers the policy; a refused begin records nothing', async () => {
+        const uuid = await acceptMigration();
+        const source = 'compute_check_can_live_migrate_source';
+        const policy = await control.beginLiveMigration({
+          migrationUuid: uuid,
+          requestedBy: 'admin:alice',
+          events: [event(uuid, source, 'start')],
+        });
+        expect(policy).toEqual({
+          resizeConfirmWindowSeconds: DEFAULTS.resizeConfirmWindowSeconds,
+          maxConcurrentLiveMigrations: DEFAULTS.maxConcurrentLiveMigrations,
+          schedulerMaxAttempts: DEFAULTS.schedulerMaxAttempts,
+        });
+        expect(await instance()).toMatchObject({ taskState: 'migrating' });
+        expect(await eventsOf(uuid)).toEqual([[source, 'started']]);
+
+        const second = await acceptMigration();
+        await expect(
+          control.beginLiveMigration({
+            migrationUuid: second,
+            requestedBy: 'admin:alice',
+            events: [event(second, source, 'start')],
+          }),
+        ).rejects.toMatchObject({ type: 'InstanceInvalidState' });
+        expect(await db.instanceAction.count({ where: { requestId: second } })).toBe(0);
+      });
+
+      it('records the scheduling and the claim only once each has succeeded', async () => {
+        const uuid = await acceptMigration();
+        await begin(uuid);
+        const events = [event(uuid, 'schedule:1', 'start')];
+        await expect(
+          control.selectDestinations({
+            migrationUuid: uuid,
+            requestedHost: 'host4',
+            exclude: [],
+            events,
+          }),
+        ).rejects.toMatchObject({ type: 'ComputeServiceUnavailable' });
+        expect(await eventsOf(uuid)).toEqual([]);
+        expect(
+          await control.selectDestinations({
+            migrationUuid: uuid,
+            requestedHost: null,
+            exclude: [],
+            events,
+          }),
+        ).toEqual(['host3', 'host2']);
+        expect(await eventsOf(uuid)).toEqual([['schedule:1', 'started']]);
+
+        await addInstance('big', 'host2', 'small');
+        await db.host.update({ where: { name: 'host2' }, data: { memoryMiBTotal: 2048 } });
+        const check = (host: string) => [
+          event(uuid, 'schedule:1', 'finish'),
+          event(uuid, `compute_check_can_live_migrate_destination:${host}`, 'start'),
+        ];
+        await expect(
+          control.claimResources({ migrationUuid: uuid, host: 'host2', events: check('host2') }),
+        ).rejects.toMatchObject({ type: 'MigrationPreCheckError' });
+        expect(await eventsOf(uuid)).toEqual([['schedule:1', 'started']]);
+        await control.claimResources({
+          migrationUuid: uuid,
+          host: 'host3',
+          events: check('host3'),
+        });
+        expect(await eventsOf(uuid)).toEqual([
+          ['schedule:1', 'Success'],
+          ['compute_check_can_live_migrate_destination:host3', 'started'],
+        ]);
+      });
+
+      it("queues, takes a free slot and records the next step's start with it", async () => {
+        const uuid = await acceptMigration();
+        await begin(uuid);
+        const check = 'compute_check_can_live_migrate_destination:host3';
+        const prepare = 'compute_pre_live_migration';
+        expect(
+          await control.queueMigration({
+            migrationUuid: uuid,
+            destHost: 'host3',
+            limit: 1,
+            events: [event(uuid, check, 'finish')],
+            eventsOnSlot: [event(uuid, prepare, 'start')],
+          }),
+        ).toBe(true);
+        expect(await migrationRow(uuid)).toMatchObject({ status: 'preparing', destHost: 'host3' });
+        expect(await eventsOf(uuid)).toEqual([
+          [check, 'Success'],
+          [prepare, 'started'],
+        ]);
+      });
+
+      it("stays queued while the source's slot is taken, then records the start with the slot", async () => {
+        const first = await acceptMigration();
+        await begin(first);
+        expect(
+          await control.queueMigration({ migrationUuid: first, destHost: 'host3', limit: 1 }),
+        ).toBe(true);
+        await addInstance('other', 'host1');
+        const uuid = await acceptMigration('other');
+        await control.beginInstanceOperation({
+          migrationUuid: uuid,
+          taskState: 'migrating',
+          action: 'live-migration',
+          requestedBy: 'admin:alice',
+        });
+        const prepare = 'compute_pre_live_migration';
+        const onSlot = [event(uuid, prepare, 'start')];
+        expect(
+          await control.queueMigration({
+            migrationUuid: uuid,
+            destHost: 'host2',
+            limit: 1,
+            events: [event(uuid, 'schedule:1', 'finish')],
+            eventsOnSlot: onSlot,
+          }),
+        ).toBe(false);
+        expect(await migrationRow(uuid)).toMatchObject({ status: 'queued', destHost: 'host2' });
+        expect(await eventsOf(uuid)).toEqual([['schedule:1', 'Success']]);
+
+        await control.setMigrationStatus({ migrationUuid: first, status: 'completed' });
+        expect(
+          await control.acquireMigrationSlot({ migrationUuid: uuid, limit: 1, events: onSlot }),
+        ).toBe(true);
+        expect(await eventsOf(uuid)).toEqual([
+          ['schedule:1', 'Success'],
+          [prepare, 'started'],
+        ]);
+      });
+
+      it('runs with the destination as peers reach it; a destination gone writes nothing', async () => {
+        const uuid = await acceptMigration();
+        await begin(uuid);
+        await control.queueMigration({ migrationUuid: uuid, destHost: 'host3', limit: 1 });
+        const migrate = [event(uuid, 'compute_live_migration', 'start')];
+        await expect(
+          control.startLiveMigration({ migrationUuid: uuid, destHost: 'gone', events: migrate }),
+        ).rejects.toMatchObject({ type: 'NoValidHost' });
+        expect((await migrationRow(uuid)).status).toBe('preparing');
+        expect(await eventsOf(uuid)).toEqual([]);
+        const peer = await control.startLiveMigration({
+          migrationUuid: uuid,
+          destHost: 'host3',
+          events: migrate,
+        });
+        expect(peer).toMatchObject({ name: 'host3', libvirtUri: 'qemu+tcp://10.0.0.3/system' });
+        expect((await migrationRow(uuid)).status).toBe('running');
+        expect(await eventsOf(uuid)).toEqual([['compute_live_migration', 'started']]);
       });
     });
 

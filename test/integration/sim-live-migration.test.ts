@@ -24,6 +24,7 @@ import type {
   MigrationProgress,
 } from '../../workflows/live-migration-contract';
 import { instanceWorkflowId } from '../../workflows/operation-types';
+import { markersOf } from '../support/history-markers';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 
@@ -138,9 +139,24 @@ describe('live migration on the sim driver, through the real host activities', (
     // 512 MiB at 256 MiB/s: two seconds of copying, many monitor polls and progress reports.
     const sim = await setUp(256);
 
-    const state = await sim.run(async (handle) => (await handle.result()) as LiveMigrationState);
+    const { state, history } = await sim.run(async (handle) => ({
+      state: (await handle.result()) as LiveMigrationState,
+      history: await handle.fetchHistory(),
+    }));
 
     expect(state.status).toBe('completed');
+    // One patch marker and the merged control steps (docs/local-activities.md, "Merged steps").
+    const markers = markersOf(history);
+    expect(markers.patches).toEqual(['control-steps-merged']);
+    expect(markers.localActivities.filter((step) => step !== 'saveMigrationProgress')).toEqual([
+      'beginLiveMigration',
+      'selectDestinations',
+      'claimResources',
+      'queueMigration',
+      'startLiveMigration',
+      'recordActionEvents',
+      'completeLiveMigration',
+    ]);
     expect(sim.fleet.hostsOf(sim.instance.uuid)).toEqual([sim.dest]);
     expect(sim.fleet.find(sim.dest, sim.instance.uuid)).toMatchObject({
       state: DOMAIN_STATE.RUNNING,
@@ -172,7 +188,16 @@ describe('live migration on the sim driver, through the real host activities', (
       ['compute_live_migration', 'Success'],
       ['compute_post_live_migration', 'Success'],
     ]);
-    for (const event of events) expect(event.finishTime).not.toBeNull();
+    for (const event of events) {
+      expect(event.finishTime).not.toBeNull();
+      expect(event.finishTime!.getTime()).toBeGreaterThanOrEqual(event.startTime.getTime());
+    }
+    // Each step started once the one before it had finished.
+    for (let i = 1; i < events.length; i++) {
+      expect(events[i].startTime.getTime()).toBeGreaterThanOrEqual(
+        events[i - 1].finishTime!.getTime(),
+      );
+    }
   });
 
   it('aborted mid-copy, leaves the instance running on the source and nothing on the destination', async () => {

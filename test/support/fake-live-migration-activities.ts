@@ -122,6 +122,42 @@ export class FakeFleet {
   }
 
   controlActivities(): OperationControlActivities & LiveMigrationControlActivities {
+    const steps = this.singleSteps();
+    return {
+      ...steps,
+      // The merged steps, made of the single ones as the control worker's are.
+      beginLiveMigration: async ({ migrationUuid, requestedBy, events }) => {
+        await steps.beginInstanceOperation({
+          migrationUuid,
+          requestedBy,
+          taskState: 'migrating',
+          action: 'live-migration',
+        });
+        await steps.recordActionEvents(events ?? []);
+        return steps.describePolicy();
+      },
+      queueMigration: async ({ migrationUuid, destHost, limit, events, eventsOnSlot }) => {
+        await steps.setMigrationStatus({ migrationUuid, status: 'queued', destHost });
+        const acquired = await steps.acquireMigrationSlot({ migrationUuid, limit });
+        await steps.recordActionEvents([
+          ...(events ?? []),
+          ...(acquired ? (eventsOnSlot ?? []) : []),
+        ]);
+        return acquired;
+      },
+      startLiveMigration: async ({ migrationUuid, destHost, events }) => {
+        const peer = await steps.describeHost({ host: destHost });
+        await steps.setMigrationStatus({ migrationUuid, status: 'running', destHost, events });
+        return peer;
+      },
+    };
+  }
+
+  private singleSteps(): OperationControlActivities &
+    Omit<
+      LiveMigrationControlActivities,
+      'beginLiveMigration' | 'queueMigration' | 'startLiveMigration'
+    > {
     return {
       beginInstanceOperation: async (request) => {
         this.enter('beginInstanceOperation');
@@ -162,8 +198,9 @@ export class FakeFleet {
       },
       selectDestinations: async (request) => {
         this.enter('selectDestinations');
-        if (request.requestedHost) return [request.requestedHost];
-        const left = this.hosts.filter((h) => h !== this.source && !request.exclude.includes(h));
+        const left = request.requestedHost
+          ? [request.requestedHost]
+          : this.hosts.filter((h) => h !== this.source && !request.exclude.includes(h));
         if (left.length === 0) {
           throw ApplicationFailure.create({
             type: 'NoValidHost',
@@ -171,20 +208,25 @@ export class FakeFleet {
             message: 'no host left',
           });
         }
+        request.events?.forEach((record) => this.recordEvent(record));
         return left;
       },
-      claimResources: async ({ host }) => {
+      claimResources: async ({ host, events }) => {
         this.enter('claimResources');
         this.claims.add(host);
+        events?.forEach((record) => this.recordEvent(record));
       },
       releaseClaims: async ({ host }) => {
         this.enter('releaseClaims');
         if (host) this.claims.delete(host);
         else this.claims.clear();
       },
-      acquireMigrationSlot: async () => {
+      acquireMigrationSlot: async ({ events }) => {
         this.enter('acquireMigrationSlot');
-        if (this.slotFree) this.migration.status = 'preparing';
+        if (this.slotFree) {
+          this.migration.status = 'preparing';
+          events?.forEach((record) => this.recordEvent(record));
+        }
         return this.slotFree;
       },
       completeLiveMigration: async ({ destHost, events }) => {

@@ -5,6 +5,7 @@
  * the control steps became local activities (docs/local-activities.md): the patch keeps them valid.
  * `live-migration-*` were recorded before a step's events rode with the neighbouring writes,
  * `events-batched-live-migration-*` after: both paths of that patch replay.
+ * `merged-steps-live-migration-*` were recorded with the control steps merged.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
