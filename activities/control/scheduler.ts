@@ -188,6 +188,14 @@ function checkRequestedHost(hosts: readonly HostState[], spec: RequestSpec, name
   return name;
 }
 
+/** What the scheduler is asked: for which migration, which host if one was named, which not. */
+interface DestinationRequest {
+  migrationUuid: string;
+  requestedHost: string | null;
+  exclude: string[];
+  allowSameHost?: boolean;
+}
+
 /** How many destinations selectDestinations returns: the best host and its alternates. */
 export const DESTINATIONS_RETURNED = 10;
 
@@ -202,13 +210,7 @@ export const DESTINATIONS_RETURNED = 10;
  */
 export async function selectDestinations(
   db: Database,
-  request: {
-    migrationUuid: string;
-    requestedHost: string | null;
-    exclude: string[];
-    allowSameHost?: boolean;
-    events?: ActionEventRecord[];
-  },
+  request: DestinationRequest & { events?: ActionEventRecord[] },
   actionIds?: ActionIds,
 ): Promise<string[]> {
   const chosen = await select(db, request);
@@ -216,15 +218,7 @@ export async function selectDestinations(
   return chosen;
 }
 
-async function select(
-  db: Database,
-  request: {
-    migrationUuid: string;
-    requestedHost: string | null;
-    exclude: string[];
-    allowSameHost?: boolean;
-  },
-): Promise<string[]> {
+async function select(db: Database, request: DestinationRequest): Promise<string[]> {
   const migration = await getMigrationByUuid(db, request.migrationUuid);
   const exclusions = {
     excludeMigrationId: migration.id,

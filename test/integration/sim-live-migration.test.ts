@@ -24,7 +24,7 @@ import type {
   MigrationProgress,
 } from '../../workflows/live-migration-contract';
 import { instanceWorkflowId } from '../../workflows/operation-types';
-import { markersOf } from '../support/history-markers';
+import { MERGED_LIVE_MIGRATION_STEPS, markersOf } from '../support/history-markers';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 
@@ -148,15 +148,9 @@ describe('live migration on the sim driver, through the real host activities', (
     // One patch marker and the merged control steps (docs/local-activities.md, "Merged steps").
     const markers = markersOf(history);
     expect(markers.patches).toEqual(['control-steps-merged']);
-    expect(markers.localActivities.filter((step) => step !== 'saveMigrationProgress')).toEqual([
-      'beginLiveMigration',
-      'selectDestinations',
-      'claimResources',
-      'queueMigration',
-      'startLiveMigration',
-      'recordActionEvents',
-      'completeLiveMigration',
-    ]);
+    expect(markers.localActivities.filter((step) => step !== 'saveMigrationProgress')).toEqual(
+      MERGED_LIVE_MIGRATION_STEPS,
+    );
     expect(sim.fleet.hostsOf(sim.instance.uuid)).toEqual([sim.dest]);
     expect(sim.fleet.find(sim.dest, sim.instance.uuid)).toMatchObject({
       state: DOMAIN_STATE.RUNNING,

@@ -8,6 +8,20 @@ export interface HistoryMarkers {
   localActivities: string[];
 }
 
+/**
+ * The local activities of a live migration that completed with its steps merged
+ * (docs/local-activities.md, "Merged steps"), its progress saves left out.
+ */
+export const MERGED_LIVE_MIGRATION_STEPS = [
+  'beginLiveMigration',
+  'selectDestinations',
+  'claimResources',
+  'queueMigration',
+  'startLiveMigration',
+  'recordActionEvents',
+  'completeLiveMigration',
+];
+
 export function markersOf(history: temporal.api.history.v1.IHistory): HistoryMarkers {
   const patches: string[] = [];
   const localActivities: string[] = [];

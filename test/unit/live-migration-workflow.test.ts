@@ -21,7 +21,7 @@ import {
 import type { LiveMigrationState } from '../../workflows/live-migration-contract';
 import { FerryDestHost, FerryStatus } from '../../workflows/search-attributes';
 import { PROGRESS_DONE, type FakeFleet } from '../support/fake-live-migration-activities';
-import { markersOf } from '../support/history-markers';
+import { MERGED_LIVE_MIGRATION_STEPS, markersOf } from '../support/history-markers';
 import { workflowHarness, type Harness } from '../support/workflow-harness';
 
 let harness: Harness;
@@ -119,15 +119,7 @@ describe('liveMigration (mocked activities)', () => {
     );
     const markers = markersOf(history);
     expect(markers.patches).toEqual(['control-steps-merged']);
-    expect(markers.localActivities).toEqual([
-      'beginLiveMigration',
-      'selectDestinations',
-      'claimResources',
-      'queueMigration',
-      'startLiveMigration',
-      'recordActionEvents',
-      'completeLiveMigration',
-    ]);
+    expect(markers.localActivities).toEqual(MERGED_LIVE_MIGRATION_STEPS);
   });
 
   it('tries the next alternate when a destination refuses its pre-check, releasing its claim', async () => {
