@@ -35,16 +35,16 @@ async function checkDestination(
   source: SourceFacts,
 ): Promise<Destination> {
   const { migrationUuid } = input;
-  const check = `compute_check_can_live_migrate_destination:${host}`;
+  const event = `compute_check_can_live_migrate_destination:${host}`;
   if (record.merged) {
-    await record.carry(check, (events) =>
+    await record.carry(event, (events) =>
       record.control.claimResources({ migrationUuid, host, events }),
     );
   } else {
     await record.control.claimResources({ migrationUuid, host });
   }
   try {
-    return await record.step(check, async () => {
+    return await record.step(event, async () => {
       const check = await hostAgent(host).checkCanLiveMigrateDestination({
         instanceUuid: input.instanceUuid,
         instanceName: input.instanceName,

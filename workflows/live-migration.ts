@@ -206,7 +206,8 @@ async function waitForSlot(
 
 /**
  * Status running, with the migration step's start; merged, the same write answers where the
- * destination's libvirt is, which the legacy path asks for in the migration step.
+ * destination's libvirt is, which a migration started without merged steps asks for in the
+ * migration step.
  */
 async function startRunning(
   record: LiveMigrationRecord,
