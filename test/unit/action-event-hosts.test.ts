@@ -7,7 +7,10 @@ const MIGRATION = { sourceHost: 'src', destHost: 'dst' };
 
 /**
  * The steps the workflows record as instance action events (`record.step('…')`, resize's
- * `settle(record, '…')`, the scheduler's `schedule:<attempt>`): names, with `:` when a detail follows.
+ * `settle(record, '…')`, a live migration's step names as module constants and its `const event`
+ * of the scheduler's `schedule:<attempt>` and of each destination check): names, with `:` when a
+ * detail follows. A string that is not all lower case and underscores (a patch id, a queue's name
+ * with a hyphen) is not a step.
  */
 function recordedSteps(): string[] {
   const dir = join(projectRoot(), 'workflows');
@@ -16,7 +19,7 @@ function recordedSteps(): string[] {
     .map((file) => readFileSync(join(dir, file), 'utf8'))
     .join('\n');
   const pattern =
-    /(?:\.step\(|settle\(record, |scheduleEvent: \(attempt\) => )\s*['`]([a-z_]+(?::)?)/g;
+    /(?:\.step\(|settle\(record, |^const [A-Z_]+ = |const event = )\s*['`]([a-z_]+:?)(?=['`$])/gm;
   return [...new Set([...source.matchAll(pattern)].map((match) => match[1]))];
 }
 
