@@ -14,7 +14,7 @@ import { setMigrationStatus } from './migration-status';
 import { operationPolicy, type ControlPolicyConfig } from './policy';
 
 /** Records `events` when there are any: a merged step's events are optional. */
-export async function recordIfAny(
+async function recordIfAny(
   db: Database,
   events: ActionEventRecord[] | undefined,
   actionIds: ActionIds,
