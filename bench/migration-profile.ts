@@ -14,6 +14,8 @@
 import { parseArgs } from 'node:util';
 import type { temporal } from '@temporalio/proto';
 import { startLiveMigration } from '../client/start-live-migration';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { median } from '../test/support/statistics';
 import { log, positiveNumber } from './measure';
 import { withSimStack, type SimStack } from './sim-stack';
 
@@ -91,12 +93,6 @@ async function profileOne(stack: SimStack, name: string): Promise<Segments> {
   return segments;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -116,7 +112,7 @@ async function main(): Promise<void> {
       const all: Segments[] = [];
       for (const name of names.slice(1)) {
         all.push(await profileOne(stack, name));
-        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        await sleep(pauseMs);
         if (all.length % 10 === 0) log(`${all.length} of ${migrations} migrations`);
       }
       return all;

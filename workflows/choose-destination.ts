@@ -7,11 +7,7 @@ import { ApplicationFailure, log } from '@temporalio/workflow';
 import { control } from './activity-proxies';
 import { failureMessage } from './failures';
 import type { OperationRecord } from './operation-record';
-import type {
-  OperationControlActivities,
-  OperationState,
-  OperationStatus,
-} from './operation-types';
+import type { DestinationRequest, OperationState, OperationStatus } from './operation-types';
 
 export interface DestinationSearch<T> {
   /** The destination the caller named, or null for the scheduler's choice. */
@@ -29,9 +25,6 @@ export interface DestinationSearch<T> {
   /** Whether a failure of `claimAndCheck` lets the scheduler try the next alternate. */
   triesNext(error: unknown): boolean;
 }
-
-/** What the scheduler is asked for, as selectDestinations takes it. */
-export type DestinationRequest = Parameters<OperationControlActivities['selectDestinations']>[0];
 
 export async function chooseDestination<T>(
   record: OperationRecord<OperationState<OperationStatus>>,

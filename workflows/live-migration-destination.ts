@@ -5,7 +5,7 @@
 import { log } from '@temporalio/workflow';
 import { hostAgent } from './activity-proxies';
 import { decideBlockMigration } from './block-migration';
-import { chooseDestination, type DestinationRequest } from './choose-destination';
+import { chooseDestination } from './choose-destination';
 import { errorType, failureMessage, isAgentTimeout } from './failures';
 import {
   DESTINATION_REFUSALS,
@@ -14,6 +14,7 @@ import {
   type SourceFacts,
 } from './live-migration-contract';
 import type { LiveMigrationRecord } from './live-migration-record';
+import type { DestinationRequest } from './operation-types';
 
 export interface Destination {
   host: string;

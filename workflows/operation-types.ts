@@ -104,6 +104,14 @@ export interface ActionEventRecord {
 }
 
 /** The control activities (database, scheduler, claims) both operations call. */
+/** What the scheduler is asked: for which migration, the host the caller named if any, which not. */
+export interface DestinationRequest {
+  migrationUuid: string;
+  requestedHost: string | null;
+  exclude: string[];
+  allowSameHost?: boolean;
+}
+
 export interface OperationControlActivities {
   /**
    * Compare-and-set of the instance's task_state from null to `taskState` (only when vm_state is
@@ -146,14 +154,12 @@ export interface OperationControlActivities {
    * fails with UnableToMigrateToSelf, ComputeServiceUnavailable or NoValidHost (naming the
    * reason). Fails with NoValidHost when no host is left.
    */
-  selectDestinations(request: {
-    migrationUuid: string;
-    requestedHost: string | null;
-    exclude: string[];
-    allowSameHost?: boolean;
-    /** Recorded once it has answered: the scheduling step's start and the finish before it. */
-    events?: ActionEventRecord[];
-  }): Promise<string[]>;
+  selectDestinations(
+    request: DestinationRequest & {
+      /** Recorded once it has answered: the scheduling step's start and the finish before it. */
+      events?: ActionEventRecord[];
+    },
+  ): Promise<string[]>;
 
   /**
    * Claims the instance's vCPUs, memory and disk on `host` for this migration, atomically against

@@ -13,15 +13,6 @@ import { acquireMigrationSlot, type SlotSettings } from './migration-slots';
 import { setMigrationStatus } from './migration-status';
 import { operationPolicy, type ControlPolicyConfig } from './policy';
 
-/** Records `events` when there are any: a merged step's events are optional. */
-async function recordIfAny(
-  db: Database,
-  events: ActionEventRecord[] | undefined,
-  actionIds: ActionIds,
-): Promise<void> {
-  if (events && events.length > 0) await recordActionEvents(db, events, actionIds);
-}
-
 /**
  * The live migration begins (beginInstanceOperation), then `events` (the first step's start) are
  * recorded; returns the policy it runs under, which the control worker's configuration decides.
@@ -38,7 +29,7 @@ export async function beginLiveMigration(
     action: 'live-migration',
     requestedBy: request.requestedBy,
   });
-  await recordIfAny(db, request.events, actionIds);
+  await recordActionEvents(db, request.events ?? [], actionIds);
   return operationPolicy(settings);
 }
 
@@ -62,7 +53,7 @@ export async function queueMigration(
   await setMigrationStatus(db, { migrationUuid, status: 'queued', destHost });
   const acquired = await acquireMigrationSlot(db, settings, { migrationUuid, limit });
   const onSlot = acquired ? (request.eventsOnSlot ?? []) : [];
-  await recordIfAny(db, [...(request.events ?? []), ...onSlot], actionIds);
+  await recordActionEvents(db, [...(request.events ?? []), ...onSlot], actionIds);
   return acquired;
 }
 
@@ -79,6 +70,6 @@ export async function startLiveMigration(
   const { migrationUuid, destHost } = request;
   const peer = await describeHost(db, { host: destHost });
   await setMigrationStatus(db, { migrationUuid, status: 'running', destHost });
-  await recordIfAny(db, request.events, actionIds);
+  await recordActionEvents(db, request.events ?? [], actionIds);
   return peer;
 }

@@ -16,7 +16,7 @@ import { migrationFailure } from './migration-errors';
 import { getMigrationByUuid } from './migration-lookup';
 import { placeInstance } from './placement';
 import { type ActionIds, recordActionEvents } from './instance-actions';
-import type { ActionEventRecord } from '../../workflows/operation-types';
+import type { ActionEventRecord, DestinationRequest } from '../../workflows/operation-types';
 
 /** What is being placed and where it must not go (Nova's RequestSpec). */
 export interface RequestSpec {
@@ -186,14 +186,6 @@ function checkRequestedHost(hosts: readonly HostState[], spec: RequestSpec, name
     );
   }
   return name;
-}
-
-/** What the scheduler is asked: for which migration, which host if one was named, which not. */
-interface DestinationRequest {
-  migrationUuid: string;
-  requestedHost: string | null;
-  exclude: string[];
-  allowSameHost?: boolean;
 }
 
 /** How many destinations selectDestinations returns: the best host and its alternates. */
