@@ -6,7 +6,7 @@
 import { openDatabase, type Database } from '../db/database';
 import { flavorResources, readHostStates } from '../db/host-state';
 import { migrateDatabase } from '../db/migrate';
-import { getMigrationByUuid } from '../activities/control/migration-lookup';
+import { getMigrationToPlace } from '../activities/control/migration-lookup';
 import {
   DESTINATIONS_RETURNED,
   filterHosts,
@@ -159,7 +159,7 @@ async function measure(
 
 /** The request selectDestinations makes for the migration, with the HostStates it reads. */
 async function requestSpec(db: Database, migrationUuid: string) {
-  const migration = await getMigrationByUuid(db, migrationUuid);
+  const migration = await getMigrationToPlace(db, migrationUuid);
   const hosts = await readHostStates(db, {
     excludeMigrationId: migration.id,
     excludeInstanceUuid: migration.instanceUuid,

@@ -5,7 +5,7 @@
 import type { Database } from '../../db/database';
 import { flavorResources, readHostStates } from '../../db/host-state';
 import { migrationFailure } from './migration-errors';
-import { getMigrationByUuid } from './migration-lookup';
+import { getMigrationToPlace } from './migration-lookup';
 import { lackingResource } from './scheduler';
 import { inTransaction, lockHost } from '../../db/transactions';
 import { type ActionIds, recordActionEvents } from './instance-actions';
@@ -32,7 +32,7 @@ async function claim(
   db: Database,
   request: { migrationUuid: string; host: string },
 ): Promise<void> {
-  const migration = await getMigrationByUuid(db, request.migrationUuid);
+  const migration = await getMigrationToPlace(db, request.migrationUuid);
   const needs = flavorResources(migration.newFlavor);
   await inTransaction(db, async (tx) => {
     if (!(await lockHost(tx, request.host))) {

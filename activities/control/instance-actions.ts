@@ -7,12 +7,15 @@ import type { Database } from '../../db/database';
 import { migrationFailure } from './migration-errors';
 import type { DatabaseClient } from '../../db/transactions';
 
-/** Opens the action of a migration's operation; an action already open for it is kept as it is. */
+/**
+ * Opens the action of a migration's operation; an action already open for it is kept as it is.
+ * Returns the action's id.
+ */
 export async function openInstanceAction(
   tx: DatabaseClient,
   action: { migrationUuid: string; instanceUuid: string; action: string; userId: string },
-): Promise<void> {
-  await tx.instanceAction.upsert({
+): Promise<number> {
+  const { id } = await tx.instanceAction.upsert({
     where: { requestId: action.migrationUuid },
     create: {
       requestId: action.migrationUuid,
@@ -20,8 +23,12 @@ export async function openInstanceAction(
       action: action.action,
       userId: action.userId,
     },
-    update: {},
+    // Its own key written back: one INSERT … ON CONFLICT instead of a read, then a write
+    // (docs/database.md, "Statements a step costs").
+    update: { requestId: action.migrationUuid },
+    select: { id: true },
   });
+  return id;
 }
 
 /**
@@ -64,9 +71,14 @@ export class ActionIds {
         `migration ${migrationUuid} has no instance action: its operation has not begun`,
       );
     }
-    if (this.ids.size >= this.capacity) this.ids.delete(this.ids.keys().next().value as string);
-    this.ids.set(migrationUuid, action.id);
+    this.remember(migrationUuid, action.id);
     return action.id;
+  }
+
+  /** Keeps the id of an action just made, so that its first event needs no lookup. */
+  remember(migrationUuid: string, id: number): void {
+    if (this.ids.size >= this.capacity) this.ids.delete(this.ids.keys().next().value as string);
+    this.ids.set(migrationUuid, id);
   }
 }
 
@@ -84,10 +96,13 @@ export async function recordActionEvent(
   const finish =
     record.phase === 'finish'
       ? { finishTime: new Date(), result: record.result ?? null, details: record.details ?? null }
-      : {};
+      : // A start leaves an event already there as it is; writing its own name back keeps the
+        // upsert one INSERT … ON CONFLICT, where an empty update makes Prisma read, then write,
+        // in a transaction of its own (docs/database.md, "Statements a step costs").
+        { event: record.event };
   await db.instanceActionEvent.upsert({
     where: { actionId_event: event },
-    create: { ...event, ...finish },
+    create: { ...event, ...(record.phase === 'finish' ? finish : {}) },
     update: finish,
   });
 }

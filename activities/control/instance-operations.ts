@@ -34,6 +34,7 @@ const LIVE_MIGRATABLE: BeginnableStates = { vmStates: ['active'], powerStates: [
 export async function beginInstanceOperation(
   db: Database,
   request: { migrationUuid: string; taskState: string; action: string; requestedBy: string },
+  actionIds?: ActionIds,
 ): Promise<InstanceSnapshot> {
   const migration = await getMigrationByUuid(db, request.migrationUuid);
   if (isFinished(migration.status)) {
@@ -42,7 +43,7 @@ export async function beginInstanceOperation(
       `migration ${migration.uuid} already ended as ${migration.status}`,
     );
   }
-  return inTransaction(db, async (tx) => {
+  const opened = await inTransaction(db, async (tx) => {
     const { count } = await tx.instance.updateMany({
       where: {
         uuid: migration.instanceUuid,
@@ -64,13 +65,13 @@ export async function beginInstanceOperation(
         (await tx.instanceAction.count({ where: { requestId: migration.uuid } })) > 0;
       if (!begun) throw beginRefusal(instance, migration.sourceHost, LIVE_MIGRATABLE);
     }
-    await openInstanceAction(tx, {
+    const actionId = await openInstanceAction(tx, {
       migrationUuid: migration.uuid,
       instanceUuid: instance.uuid,
       action: request.action,
       userId: request.requestedBy,
     });
-    return {
+    const snapshot: InstanceSnapshot = {
       uuid: instance.uuid,
       name: instance.name,
       hostName: instance.hostName,
@@ -81,7 +82,10 @@ export async function beginInstanceOperation(
         rootDiskGiB: instance.flavor.rootDiskGiB,
       },
     };
+    return { snapshot, actionId };
   });
+  actionIds?.remember(migration.uuid, opened.actionId);
+  return opened.snapshot;
 }
 
 /**

@@ -23,12 +23,16 @@ export async function beginLiveMigration(
   request: { migrationUuid: string; requestedBy: string; events?: ActionEventRecord[] },
   actionIds: ActionIds,
 ): Promise<OperationPolicy> {
-  await beginInstanceOperation(db, {
-    migrationUuid: request.migrationUuid,
-    taskState: 'migrating',
-    action: 'live-migration',
-    requestedBy: request.requestedBy,
-  });
+  await beginInstanceOperation(
+    db,
+    {
+      migrationUuid: request.migrationUuid,
+      taskState: 'migrating',
+      action: 'live-migration',
+      requestedBy: request.requestedBy,
+    },
+    actionIds,
+  );
   await recordActionEvents(db, request.events ?? [], actionIds);
   return operationPolicy(settings);
 }

@@ -26,7 +26,7 @@ export function migrationControlActivities(
 ): OperationControlActivities & LiveMigrationControlActivities {
   const actionIds = new ActionIds();
   return {
-    beginInstanceOperation: (request) => beginInstanceOperation(db, request),
+    beginInstanceOperation: (request) => beginInstanceOperation(db, request, actionIds),
     setMigrationStatus: (update) => setMigrationStatus(db, update, actionIds),
     recordActionEvent: (record) => recordActionEvent(db, record, actionIds),
     recordActionEvents: (records) => recordActionEvents(db, records, actionIds),

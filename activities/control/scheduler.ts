@@ -13,7 +13,7 @@ import {
   type Resources,
 } from '../../db/host-state';
 import { migrationFailure } from './migration-errors';
-import { getMigrationByUuid } from './migration-lookup';
+import { getMigrationToPlace } from './migration-lookup';
 import { placeInstance } from './placement';
 import { type ActionIds, recordActionEvents } from './instance-actions';
 import type { ActionEventRecord, DestinationRequest } from '../../workflows/operation-types';
@@ -211,7 +211,7 @@ export async function selectDestinations(
 }
 
 async function select(db: Database, request: DestinationRequest): Promise<string[]> {
-  const migration = await getMigrationByUuid(db, request.migrationUuid);
+  const migration = await getMigrationToPlace(db, request.migrationUuid);
   const exclusions = {
     excludeMigrationId: migration.id,
     excludeInstanceUuid: migration.instanceUuid,

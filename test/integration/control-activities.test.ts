@@ -283,9 +283,10 @@ describe.each(['sqlite', 'postgresql'] as const)(
         await begin(uuid);
         const event = 'compute_check_can_live_migrate_source';
         await control.recordActionEvent({ migrationUuid: uuid, event, phase: 'start' });
+        const [started] = (await actionOf(uuid)).events;
         await control.recordActionEvent({ migrationUuid: uuid, event, phase: 'start' });
         expect((await actionOf(uuid)).events).toEqual([
-          expect.objectContaining({ event, finishTime: null, result: null }),
+          { ...started, finishTime: null, result: null },
         ]);
 
         await control.recordActionEvent({
@@ -301,9 +302,16 @@ describe.each(['sqlite', 'postgresql'] as const)(
           phase: 'finish',
           result: 'Success',
         });
+        // A start recorded again (a retried step) leaves the finished event as it is.
+        await control.recordActionEvent({ migrationUuid: uuid, event, phase: 'start' });
         const events = (await actionOf(uuid)).events.sort((a, b) => a.id - b.id);
         expect(events).toEqual([
-          expect.objectContaining({ event, result: 'Error', details: 'domain is not running' }),
+          expect.objectContaining({
+            event,
+            startTime: started.startTime,
+            result: 'Error',
+            details: 'domain is not running',
+          }),
           expect.objectContaining({
             event: 'compute_live_migration',
             result: 'Success',
