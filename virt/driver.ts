@@ -44,6 +44,9 @@ export interface HypervisorConnection extends Pick<
 export interface Hypervisor {
   /** A connection of the caller's own, which it closes. */
   openConnection(uri: string): Promise<HypervisorConnection>;
-  /** Runs `fn` on a fresh connection and closes it afterwards, whatever `fn` did. */
+  /**
+   * Runs `fn` on a connection to `uri`: a fresh one, closed afterwards whatever `fn` did, or one
+   * the driver keeps (activities/host/kept-connection.ts). `fn` never closes it.
+   */
   withConnection<T>(uri: string, fn: (conn: HypervisorConnection) => Promise<T>): Promise<T>;
 }

@@ -9,6 +9,7 @@ import { hypervisorInfo } from '../../virt/libvirt/binding';
 import type { Hypervisor } from '../../virt/driver';
 import type { EvacuateHostActivities } from '../../workflows/evacuate-contract';
 import { createEvacuateActivities } from './evacuate';
+import { keepingConnection } from './kept-connection';
 import { createLiveMigrationActivities } from './live-migration';
 import type { LiveMigrationSettings } from './live-migration/settings';
 import { createResizeActivities } from './resize';
@@ -35,8 +36,12 @@ export interface HostAgentContext {
   peers?: PeerAccess;
 }
 
-/** Every activity of a host agent's task queue (`ferry-host-NAME`). */
-export function createHostActivities(context: HostAgentContext) {
+/**
+ * Every activity of a host agent's task queue (`ferry-host-NAME`), on one kept connection to the
+ * host's own libvirt (kept-connection.ts).
+ */
+export function createHostActivities(agent: HostAgentContext) {
+  const context = { ...agent, hypervisor: keepingConnection(agent.hypervisor, agent.libvirtUri) };
   return {
     /** The agent answers: it polls its queue and runs activities (docs/host-liveness.md). */
     heartbeat(): Promise<{ host: string }> {

@@ -229,15 +229,25 @@ class SimDomainHandle implements HypervisorDomain {
 
 export class SimConnection implements HypervisorConnection {
   private closed = false;
+  private readonly stopsAtOpen: number;
 
   constructor(
     readonly fleet: SimFleet,
     readonly host: string,
-  ) {}
+  ) {
+    this.stopsAtOpen = fleet.stopsOf(host);
+  }
 
-  /** One call's latency; a closed connection refuses calls. */
+  /**
+   * One call's latency. A closed connection refuses calls; so does one whose libvirtd has stopped
+   * since it was opened, as libvirt's does once the daemon's end of the socket closed, even after
+   * the daemon is back.
+   */
   async call(): Promise<void> {
     if (this.closed) throw simError(VIR_ERR.INVALID_CONN, 'invalid connection pointer');
+    if (this.fleet.stopsOf(this.host) !== this.stopsAtOpen) {
+      throw simError(VIR_ERR.INTERNAL_ERROR, 'internal error: client socket is closed');
+    }
     await sleep(this.fleet.timings.callMs);
   }
 

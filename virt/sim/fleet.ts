@@ -37,6 +37,8 @@ export class SimFleet {
   private readonly domains = new Map<string, Map<string, SimDomain>>();
   private readonly hostTime = new Map<string, number>();
   private readonly stopped = new Set<string>();
+  /** How many times each host's libvirtd has stopped: a connection opened before a stop is dead. */
+  private readonly stops = new Map<string, number>();
 
   /** The driver the host activities use: connections to this fleet's hosts. */
   readonly hypervisor: Hypervisor;
@@ -113,6 +115,12 @@ export class SimFleet {
   stopLibvirt(host: string): void {
     this.on(host);
     this.stopped.add(host);
+    this.stops.set(host, this.stopsOf(host) + 1);
+  }
+
+  /** How many times the host's libvirtd has stopped (SimConnection: whether its socket closed). */
+  stopsOf(host: string): number {
+    return this.stops.get(host) ?? 0;
   }
 
   /**

@@ -96,56 +96,52 @@ function migrationParams(settings: LiveMigrationSettings, request: LiveMigrateRe
 }
 
 /**
- * The completed job's stats, which only the destination keeps (KEEP_COMPLETED leaves them there
- * for a retried attempt); null when the destination has no such domain or no such stats (libvirt
- * 9.0 keeps none after a post-copy migration).
+ * What the destination keeps of the completed migration, read on one connection to it: the job's
+ * stats, which only the destination keeps (KEEP_COMPLETED leaves them there for a retried
+ * attempt), null when it has no such domain or no such stats (libvirt 9.0 keeps none after a
+ * post-copy migration); and the domain's persistent definition (libvirt leaves secrets out unless
+ * asked), undefined when it cannot be read, which leaves the definition ferry recorded as it was.
  */
-async function completedStats(
+async function readDestination(
   hypervisor: Hypervisor,
   destUri: string,
   uuid: string,
-): Promise<JobStats | null> {
+): Promise<{ stats: JobStats | null; domainXml: string | undefined }> {
+  const unread = { stats: null, domainXml: undefined };
   try {
     return await hypervisor.withConnection(destUri, async (conn) => {
       const domain = await findDomain(conn, uuid);
-      if (!domain) return null;
+      if (!domain) return unread;
       try {
-        const stats = await domain.getJobStats(JOB_STATS.COMPLETED | JOB_STATS.KEEP_COMPLETED);
-        return stats.type === JOB_TYPE.COMPLETED ? stats : null;
+        return { stats: await completedStats(domain), domainXml: await definition(domain) };
       } finally {
         await domain.close();
       }
     });
   } catch (error) {
+    log.warn('could not read the completed job on the destination', { error: errorMessage(error) });
+    return unread;
+  }
+}
+
+async function completedStats(domain: Domain): Promise<JobStats | null> {
+  try {
+    const stats = await domain.getJobStats(JOB_STATS.COMPLETED | JOB_STATS.KEEP_COMPLETED);
+    return stats.type === JOB_TYPE.COMPLETED ? stats : null;
+  } catch (error) {
     log.warn('could not read the completed job stats on the destination', {
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
     });
     return null;
   }
 }
 
-/**
- * The destination's persistent definition of the domain (libvirt leaves secrets out unless asked);
- * undefined when it cannot be read, which leaves the definition ferry recorded as it was.
- */
-async function destinationDefinition(
-  hypervisor: Hypervisor,
-  destUri: string,
-  uuid: string,
-): Promise<string | undefined> {
+async function definition(domain: Domain): Promise<string | undefined> {
   try {
-    return await hypervisor.withConnection(destUri, async (conn) => {
-      const domain = await findDomain(conn, uuid);
-      if (!domain) return undefined;
-      try {
-        return await domain.getXMLDesc(DOMAIN_XML.INACTIVE);
-      } finally {
-        await domain.close();
-      }
-    });
+    return await domain.getXMLDesc(DOMAIN_XML.INACTIVE);
   } catch (error) {
     log.warn('could not read the domain definition on the destination', {
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
     });
     return undefined;
   }
@@ -175,16 +171,15 @@ async function result(
   reporter: ProgressReporter,
   outcome: Pick<MonitorOutcome, 'progress' | 'forced'> & { attached: boolean },
 ): Promise<MigrationResult> {
-  const stats = await completedStats(hypervisor, request.destLibvirtUri, request.instanceUuid);
-  const postCopy = outcome.forced === 'post-copy';
-  const progress = stats
-    ? progressFromStats(stats, postCopy)
-    : { ...(outcome.progress ?? NO_PROGRESS), percent: 100, postCopy };
-  const domainXml = await destinationDefinition(
+  const { stats, domainXml } = await readDestination(
     hypervisor,
     request.destLibvirtUri,
     request.instanceUuid,
   );
+  const postCopy = outcome.forced === 'post-copy';
+  const progress = stats
+    ? progressFromStats(stats, postCopy)
+    : { ...(outcome.progress ?? NO_PROGRESS), percent: 100, postCopy };
   await reporter.settled();
   return {
     attached: outcome.attached,
@@ -354,8 +349,7 @@ export async function liveMigrate(
   context: MigrateContext,
   request: LiveMigrateRequest,
 ): Promise<MigrationResult> {
-  const source = await context.hypervisor.openConnection(context.libvirtUri);
-  try {
+  return context.hypervisor.withConnection(context.libvirtUri, async (source) => {
     const domain = await findDomain(source, request.instanceUuid);
     try {
       if (domain && (await isActive(domain))) {
@@ -376,7 +370,5 @@ export async function liveMigrate(
       `instance ${request.instanceUuid} is ${domain ? 'not running' : 'not defined'} on ` +
         `${context.hostName}, and does not run on ${request.destHost}`,
     );
-  } finally {
-    await source.close();
-  }
+  });
 }
