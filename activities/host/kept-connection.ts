@@ -1,8 +1,8 @@
 /**
  * The host agent's own libvirt connection, kept open between activities (docs/host-agent.md,
  * "Its libvirt connection"). Opening one costs a TLS handshake in the lab and a socket and an
- * authentication on a compute host, and a live migration's activities opened five of them on
- * their own host. Before each use the kept connection is asked for the hypervisor's version; when
+ * authentication on a compute host, and a live migration's activities would open five of them on
+ * their own hosts. Before each use the kept connection is asked for the hypervisor's version; when
  * that fails (the daemon restarted, the socket closed) it is dropped and a new one opened, so a
  * use never starts on a connection already known dead.
  */
@@ -33,15 +33,16 @@ export function keepingConnection(hypervisor: Hypervisor, uri: string): Hypervis
       await conn.getVersion();
       return conn;
     } catch (error) {
+      // The first use to find it dead drops and closes it; the others take what replaces it.
       if (kept === conn) {
         kept = undefined;
         log.warn('the kept libvirt connection no longer answers: opening a new one', {
           uri,
           error: error instanceof Error ? error.message : String(error),
         });
+        await conn.close().catch(() => undefined);
       }
-      await conn.close().catch(() => undefined);
-      return open();
+      return kept ?? open();
     }
   };
 

@@ -78,11 +78,17 @@ describe("a host agent's kept libvirt connection", () => {
       message: expect.stringContaining('Connection refused'),
     });
     fleet.startLibvirt('host1');
-    await expect(inActivity(() => activities.describeHypervisor())).resolves.toMatchObject({
-      hypervisorType: 'QEMU',
-    });
     await inActivity(() => activities.describeHypervisor());
     expect(driver.opened).toEqual([own, own, own]);
+
+    // Uses that find the kept connection dead together open one new connection between them.
+    fleet.stopLibvirt('host1');
+    fleet.startLibvirt('host1');
+    const described = await Promise.all(
+      [1, 2, 3].map(() => inActivity(() => activities.describeHypervisor())),
+    );
+    expect(described.map((info) => info.hypervisorType)).toEqual(['QEMU', 'QEMU', 'QEMU']);
+    expect(driver.opened).toEqual([own, own, own, own]);
   });
 
   it("leaves a peer's connections and a caller's own as they were: opened for each use", async () => {
