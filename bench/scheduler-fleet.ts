@@ -4,7 +4,7 @@
  * bench/orchestration.ts).
  */
 import { openDatabase, type Database } from '../db/database';
-import { flavorResources, readHostStates } from '../db/host-state';
+import { readHostStates } from '../db/host-state';
 import { migrateDatabase } from '../db/migrate';
 import { getMigrationToPlace } from '../activities/control/migration-lookup';
 import {
@@ -165,12 +165,12 @@ async function requestSpec(db: Database, migrationUuid: string) {
     excludeInstanceUuid: migration.instanceUuid,
   });
   const spec: RequestSpec = {
-    instanceName: migration.instance.name,
+    instanceName: migration.instanceName,
     sourceHost: migration.sourceHost,
     source: hosts.find((host) => host.name === migration.sourceHost),
     ignoreHosts: [],
     allowSameHost: false,
-    needs: flavorResources(migration.newFlavor),
+    needs: migration.needs,
   };
   return { hosts, spec };
 }

@@ -29,6 +29,9 @@ export interface HostState {
   used: Resources;
 }
 
+/** What a destination's hypervisor is checked against: the source's arch, type and version. */
+export type HypervisorFacts = Pick<HostState, 'arch' | 'hypervisorType' | 'hypervisorVersion'>;
+
 /** Free amount of each resource, or null where the host's total is not known. */
 export type FreeResources = { [K in keyof Resources]: number | null };
 
@@ -36,7 +39,7 @@ export type FreeResources = { [K in keyof Resources]: number | null };
  * What is left of each resource: total × allocation ratio − used. A total of 0 means the
  * hypervisor never reported it, so that resource is unknown (null) and nothing is refused for it.
  */
-export function freeResources(host: HostState): FreeResources {
+export function freeResources(host: Pick<HostState, 'total' | 'used'>): FreeResources {
   const free = (key: keyof Resources) =>
     host.total[key] === 0
       ? null

@@ -3,10 +3,10 @@
  * host's usage, so two migrations can never both take the last free capacity of a host.
  */
 import type { Database } from '../../db/database';
-import { flavorResources, readHostStates } from '../../db/host-state';
 import { migrationFailure } from './migration-errors';
 import { getMigrationToPlace } from './migration-lookup';
 import { lackingResource } from './scheduler';
+import { readHostCapacity } from './placement';
 import { inTransaction, lockHost } from '../../db/transactions';
 import { type ActionIds, recordActionEvents } from './instance-actions';
 import type { ActionEventRecord } from '../../workflows/operation-types';
@@ -28,30 +28,30 @@ export async function claimResources(
   if (request.events) await recordActionEvents(db, request.events, actionIds);
 }
 
+function notRegistered(host: string): never {
+  throw migrationFailure('MigrationPreCheckError', `host ${host} is not registered`);
+}
+
 async function claim(
   db: Database,
   request: { migrationUuid: string; host: string },
 ): Promise<void> {
   const migration = await getMigrationToPlace(db, request.migrationUuid);
-  const needs = flavorResources(migration.newFlavor);
   await inTransaction(db, async (tx) => {
-    if (!(await lockHost(tx, request.host))) {
-      throw migrationFailure('MigrationPreCheckError', `host ${request.host} is not registered`);
-    }
+    if (!(await lockHost(tx, request.host))) notRegistered(request.host);
     const claimed = await tx.resourceClaim.findUnique({
       where: { migrationId_hostName: { migrationId: migration.id, hostName: request.host } },
     });
     if (claimed) return;
-    const [host] = await readHostStates(tx, {
-      names: [request.host],
+    const host = await readHostCapacity(tx, request.host, {
       excludeMigrationId: migration.id,
       excludeInstanceUuid: migration.instanceUuid,
     });
-    const refusal = lackingResource(host, needs);
+    const refusal = lackingResource(host ?? notRegistered(request.host), migration.needs);
     if (refusal) {
       throw migrationFailure(
         'MigrationPreCheckError',
-        `host ${request.host} cannot hold instance ${migration.instance.name}: ${refusal.reason}`,
+        `host ${request.host} cannot hold instance ${migration.instanceName}: ${refusal.reason}`,
       );
     }
     await tx.resourceClaim.create({
@@ -59,7 +59,7 @@ async function claim(
         hostName: request.host,
         instanceUuid: migration.instanceUuid,
         migrationId: migration.id,
-        ...needs,
+        ...migration.needs,
       },
     });
   });

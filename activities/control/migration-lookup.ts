@@ -1,5 +1,6 @@
 import { migrationFailure } from './migration-errors';
 import type { DatabaseClient } from '../../db/transactions';
+import { flavorResources, type Resources } from '../../db/host-state';
 import { FINISHED_MIGRATION_STATUSES } from '../../workflows/operation-types';
 
 export function isFinished(status: string): boolean {
@@ -12,17 +13,38 @@ export async function getMigrationByUuid(db: DatabaseClient, uuid: string) {
   return migration ?? notRecorded(uuid);
 }
 
+/** What placing a migration needs to know of it. */
+export interface MigrationToPlace {
+  id: number;
+  uuid: string;
+  instanceUuid: string;
+  sourceHost: string;
+  instanceName: string;
+  /** The size of the flavor the instance moves to. */
+  needs: Resources;
+}
+
 /**
- * The Migration row of a uuid with what placing it needs, its instance's name and the flavor it
- * moves to (two more statements: Prisma reads relations one query each); MigrationError when
- * there is none.
+ * What placing the migration of a uuid needs: its ids, source, its instance's name and the size
+ * of the flavor it moves to, read in one statement (Prisma would read each relation with a query
+ * of its own; docs/database.md, "Statements a step costs"). MigrationError when there is none.
  */
-export async function getMigrationToPlace(db: DatabaseClient, uuid: string) {
-  const migration = await db.migration.findUnique({
-    where: { uuid },
-    include: { instance: { select: { name: true } }, newFlavor: true },
-  });
-  return migration ?? notRecorded(uuid);
+export async function getMigrationToPlace(
+  db: DatabaseClient,
+  uuid: string,
+): Promise<MigrationToPlace> {
+  const [row] = await db.$queryRaw<
+    (Omit<MigrationToPlace, 'needs'> & { vcpus: number; memoryMiB: number; rootDiskGiB: number })[]
+  >`
+    SELECT m."id", m."uuid", m."instanceUuid", m."sourceHost", i."name" AS "instanceName",
+      f."vcpus", f."memoryMiB", f."rootDiskGiB"
+    FROM "Migration" m
+      JOIN "Instance" i ON i."uuid" = m."instanceUuid"
+      JOIN "Flavor" f ON f."id" = m."newFlavorId"
+    WHERE m."uuid" = ${uuid}`;
+  if (row === undefined) return notRecorded(uuid);
+  const { vcpus, memoryMiB, rootDiskGiB, ...migration } = row;
+  return { ...migration, needs: flavorResources({ vcpus, memoryMiB, rootDiskGiB }) };
 }
 
 function notRecorded(uuid: string): never {

@@ -1,5 +1,6 @@
 import type { LiveMigrationStatus } from '../../workflows/live-migration-contract';
 import type { Database } from '../../db/database';
+import { Prisma } from '../../db/models';
 import { migrationFailure } from './migration-errors';
 import { FINISHED_MIGRATION_STATUSES } from '../../workflows/operation-types';
 import { getMigrationByUuid, isFinished } from './migration-lookup';
@@ -27,19 +28,27 @@ export async function setMigrationStatus(
   if (update.events) await recordActionEvents(db, update.events, actionIds);
 }
 
+/**
+ * One UPDATE written as SQL: Prisma runs an updateMany as a transaction of its own (BEGIN, the
+ * UPDATE, COMMIT; docs/database.md, "Statements a step costs"). `updatedAt` is Prisma's to set,
+ * so it is set here.
+ */
 async function updateStatus(
   db: Database,
   update: { migrationUuid: string; status: LiveMigrationStatus; destHost?: string; error?: string },
 ): Promise<void> {
-  const { count } = await db.migration.updateMany({
-    where: { uuid: update.migrationUuid, status: { notIn: FINISHED_MIGRATION_STATUSES } },
-    data: {
-      status: update.status,
-      ...(update.destHost === undefined ? {} : { destHost: update.destHost }),
-      ...(update.error === undefined ? {} : { error: update.error }),
-      ...(isFinished(update.status) ? { finishedAt: new Date() } : {}),
-    },
-  });
+  const now = new Date();
+  const sets = [
+    Prisma.sql`"status" = ${update.status}`,
+    Prisma.sql`"updatedAt" = ${now}`,
+    ...(update.destHost === undefined ? [] : [Prisma.sql`"destHost" = ${update.destHost}`]),
+    ...(update.error === undefined ? [] : [Prisma.sql`"error" = ${update.error}`]),
+    ...(isFinished(update.status) ? [Prisma.sql`"finishedAt" = ${now}`] : []),
+  ];
+  const count = await db.$executeRaw`
+    UPDATE "Migration" SET ${Prisma.join(sets)}
+    WHERE "uuid" = ${update.migrationUuid}
+      AND "status" NOT IN (${Prisma.join(FINISHED_MIGRATION_STATUSES)})`;
   if (count > 0) return;
   const migration = await getMigrationByUuid(db, update.migrationUuid);
   if (migration.status !== update.status) {

@@ -6,15 +6,15 @@
  */
 import type { Database } from '../../db/database';
 import {
-  flavorResources,
   freeResources,
   readHostStates,
   type HostState,
+  type HypervisorFacts,
   type Resources,
 } from '../../db/host-state';
 import { migrationFailure } from './migration-errors';
 import { getMigrationToPlace } from './migration-lookup';
-import { placeInstance } from './placement';
+import { placeInstance, type HostCapacity } from './placement';
 import { type ActionIds, recordActionEvents } from './instance-actions';
 import type { ActionEventRecord, DestinationRequest } from '../../workflows/operation-types';
 
@@ -22,8 +22,8 @@ import type { ActionEventRecord, DestinationRequest } from '../../workflows/oper
 export interface RequestSpec {
   instanceName: string;
   sourceHost: string;
-  /** The source's HostState: a destination's hypervisor must be compatible with it. */
-  source: HostState | undefined;
+  /** The source's hypervisor: a destination's must be compatible with it. */
+  source: HypervisorFacts | undefined;
   /** Hosts already tried and refused by their pre-check (Nova's ignore_hosts, besides the source). */
   ignoreHosts: readonly string[];
   /** The source may take it too (a resize with Nova's allow_resize_to_same_host). */
@@ -99,7 +99,7 @@ const RESOURCES = [
 ] as const;
 
 function shortfall(
-  host: HostState,
+  host: HostCapacity,
   needs: Resources,
   { key, what, unit }: (typeof RESOURCES)[number],
 ): string | null {
@@ -115,7 +115,7 @@ export const RESOURCE_FILTERS: readonly HostFilter[] = RESOURCES.map((resource) 
 }));
 
 /** The first resource filter that refuses `needs` on the host, or null when it can hold them. */
-export function lackingResource(host: HostState, needs: Resources): Refusal | null {
+export function lackingResource(host: HostCapacity, needs: Resources): Refusal | null {
   for (const resource of RESOURCES) {
     const reason = shortfall(host, needs, resource);
     if (reason !== null) return { host: host.name, filter: resource.filter, reason };
@@ -216,19 +216,26 @@ async function select(db: Database, request: DestinationRequest): Promise<string
     excludeMigrationId: migration.id,
     excludeInstanceUuid: migration.instanceUuid,
   };
-  const named = [migration.sourceHost, ...(request.requestedHost ? [request.requestedHost] : [])];
-  const states = await readHostStates(db, { names: named, ...exclusions });
-  const spec: RequestSpec = {
-    instanceName: migration.instance.name,
+  const specWith = (source: HypervisorFacts | undefined): RequestSpec => ({
+    instanceName: migration.instanceName,
     sourceHost: migration.sourceHost,
-    source: states.find((host) => host.name === migration.sourceHost),
+    source,
     ignoreHosts: request.exclude,
     allowSameHost: request.allowSameHost ?? false,
-    needs: flavorResources(migration.newFlavor),
-  };
+    needs: migration.needs,
+  });
   if (request.requestedHost !== null) {
-    return [checkRequestedHost(states, spec, request.requestedHost)];
+    const names = [migration.sourceHost, request.requestedHost];
+    const states = await readHostStates(db, { names, ...exclusions });
+    const source = states.find((host) => host.name === migration.sourceHost);
+    return [checkRequestedHost(states, specWith(source), request.requestedHost)];
   }
+  // Only the source's hypervisor matters here, not its usage: its one row, not its HostState.
+  const source = await db.host.findUnique({
+    where: { name: migration.sourceHost },
+    select: { arch: true, hypervisorType: true, hypervisorVersion: true },
+  });
+  const spec = specWith(source ?? undefined);
   const placed = await placeInstance(db, { ...spec, ...exclusions, limit: DESTINATIONS_RETURNED });
   if (placed.length > 0) return placed;
   const { passed, refused } = filterHosts(await readHostStates(db, exclusions), spec);

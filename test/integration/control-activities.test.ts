@@ -361,6 +361,27 @@ describe.each(['sqlite', 'postgresql'] as const)(
         ]);
       });
 
+      it('records an event started and finished in the same call, in order', async () => {
+        const uuid = await acceptMigration();
+        await begin(uuid);
+        const [probe, prepare] = ['compute_check_shared_storage', 'compute_pre_live_migration'];
+        await control.recordActionEvents([
+          { migrationUuid: uuid, event: probe, phase: 'start' },
+          { migrationUuid: uuid, event: probe, phase: 'finish', result: 'Success' },
+          { migrationUuid: uuid, event: prepare, phase: 'start' },
+          { migrationUuid: uuid, event: probe, phase: 'start' },
+        ]);
+        const events = (await actionOf(uuid)).events.sort((a, b) => a.id - b.id);
+        expect(events).toEqual([
+          expect.objectContaining({
+            event: probe,
+            result: 'Success',
+            finishTime: expect.any(Date),
+          }),
+          expect.objectContaining({ event: prepare, result: null, finishTime: null }),
+        ]);
+      });
+
       it('refuses a migration whose operation has not begun', async () => {
         const uuid = await acceptMigration();
         await expect(

@@ -7,7 +7,7 @@
 import { openDatabase, type Database } from '../../db/database';
 import { flavorResources, readHostStates } from '../../db/host-state';
 import { migrateDatabase } from '../../db/migrate';
-import { placeInstance } from '../../activities/control/placement';
+import { placeInstance, readHostCapacity } from '../../activities/control/placement';
 import { filterHosts, weighHosts, type RequestSpec } from '../../activities/control/scheduler';
 import { scratchDatabase, type ScratchDatabase } from '../support/databases';
 import { seededRandom } from '../support/seeded-random';
@@ -121,6 +121,14 @@ describe.each(['sqlite', 'postgresql'] as const)('placement on %s', (provider) =
       allowSameHost: request.sameHost,
       needs: flavorResources(FLAVORS.find((flavor) => flavor.id === request.flavor)!),
     };
+    // The claim's one-host read counts as readHostStates does, host by host.
+    for (const host of hosts) {
+      expect(await readHostCapacity(db, host.name, exclusions)).toEqual({
+        name: host.name,
+        total: host.total,
+        used: host.used,
+      });
+    }
     const { passed, refused } = filterHosts(hosts, spec);
     const expected = weighHosts(passed).map((host) => host.name);
     // A comparison worth making: hosts pass and hosts are refused, by more than one filter.
