@@ -12,6 +12,7 @@ import { liveMigrationSettings } from '../../activities/host/live-migration/sett
 import type { Hypervisor } from '../../virt/driver';
 import { VIR_ERR } from '../../virt/libvirt/binding';
 import { SimFleet } from '../../virt/sim/fleet';
+import type { MigrationResult } from '../../workflows/live-migration-contract';
 
 /** The fleet's driver, recording the URI of every connection it opens. */
 function counted(fleet: SimFleet): { hypervisor: Hypervisor; opened: string[] } {
@@ -106,6 +107,70 @@ describe("a host agent's kept libvirt connection", () => {
       await second.close();
     });
     expect(driver.opened).toEqual([peer, peer, own, own]);
+  });
+});
+
+describe("a live migration's read of the destination after its job", () => {
+  const guest = {
+    uuid: '00000000-0000-4000-8000-0000000000aa',
+    name: 'vm1',
+    memoryMiB: 64,
+    vcpus: 1,
+  };
+
+  async function migrate(onPeerOpened: (fleet: SimFleet) => void) {
+    const fleet = new SimFleet();
+    fleet.addHost('host1');
+    fleet.addHost('host2');
+    fleet.define('host1', guest);
+    const { hypervisor, opened } = counted(fleet);
+    const activities = createHostActivities({
+      hostName: 'host1',
+      hypervisor: {
+        ...hypervisor,
+        openConnection: async (uri) => {
+          const conn = await hypervisor.openConnection(uri);
+          if (uri === peer) onPeerOpened(fleet);
+          return conn;
+        },
+      },
+      libvirtUri: own,
+      instancesDir: '/nonexistent',
+      liveMigration: { ...liveMigrationSettings(loadConfig({})), monitorIntervalMs: 50 },
+      reportProgress: () => Promise.resolve(),
+    });
+    const result: MigrationResult = await new MockActivityEnvironment(undefined, {
+      logger: new DefaultLogger('ERROR'),
+    }).run(() =>
+      activities.liveMigrate({
+        migrationUuid: 'm1',
+        instanceUuid: guest.uuid,
+        destHost: 'host2',
+        destLibvirtUri: peer,
+        blockMigration: false,
+        disks: [],
+      }),
+    );
+    return { result, fleet, opened };
+  }
+
+  it('is made on a connection opened while the job ran', async () => {
+    const { result, fleet, opened } = await migrate(() => undefined);
+    expect(fleet.hostsOf(guest.uuid)).toEqual(['host2']);
+    expect(result.downtimeMs).toBe(fleet.timings.downtimeMs);
+    // Its own kept connection, the destination's before the job's own: no peer opened after it.
+    expect(opened).toEqual([own, peer, own]);
+  });
+
+  it("is made on a new connection when that one died with the destination's libvirtd", async () => {
+    const { result, fleet, opened } = await migrate((sim) => {
+      // The destination's libvirtd restarts once the early connection is open: it is dead.
+      sim.stopLibvirt('host2');
+      sim.startLibvirt('host2');
+    });
+    expect(fleet.hostsOf(guest.uuid)).toEqual(['host2']);
+    expect(result.downtimeMs).toBe(fleet.timings.downtimeMs);
+    expect(opened).toEqual([own, peer, own, peer]);
   });
 });
 

@@ -96,31 +96,66 @@ function migrationParams(settings: LiveMigrationSettings, request: LiveMigrateRe
 }
 
 /**
+ * A connection to the destination opened as the job starts, for the read after it: its opening (a
+ * TLS handshake in the lab) then overlaps the job instead of following it. Null when it could not
+ * be opened; the read then opens its own. Whoever opened it closes it once the read is done.
+ */
+type EarlyConnection = Promise<Connection | null>;
+
+function openEarly(hypervisor: Hypervisor, destUri: string): EarlyConnection {
+  return hypervisor.openConnection(destUri).catch((error: unknown) => {
+    log.info('could not open a connection to the destination yet', {
+      error: errorMessage(error),
+    });
+    return null;
+  });
+}
+
+/** Closes the early connection once it is open, without waiting for an open still under way. */
+function closeEarly(early: EarlyConnection): void {
+  void early.then((conn) => conn?.close()).catch(() => undefined);
+}
+
+/**
  * What the destination keeps of the completed migration, read on one connection to it: the job's
  * stats, which only the destination keeps (KEEP_COMPLETED leaves them there for a retried
  * attempt), null when it has no such domain or no such stats (libvirt 9.0 keeps none after a
  * post-copy migration); and the domain's persistent definition (libvirt leaves secrets out unless
  * asked), undefined when it cannot be read, which leaves the definition ferry recorded as it was.
+ * Read on `early` when it opened; when that read fails (the connection died during a long job),
+ * on a connection of its own.
  */
 async function readDestination(
   hypervisor: Hypervisor,
   destUri: string,
   uuid: string,
+  early: EarlyConnection = Promise.resolve(null),
 ): Promise<{ stats: JobStats | null; domainXml: string | undefined }> {
-  const unread = { stats: null, domainXml: undefined };
+  const read = async (conn: Connection) => {
+    const domain = await findDomain(conn, uuid);
+    if (!domain) return { stats: null, domainXml: undefined };
+    try {
+      const [stats, domainXml] = await Promise.all([completedStats(domain), definition(domain)]);
+      return { stats, domainXml };
+    } finally {
+      await domain.close();
+    }
+  };
+  const opened = await early;
+  if (opened) {
+    try {
+      return await read(opened);
+    } catch (error) {
+      log.info('the early connection to the destination failed: reading on a new one', {
+        error: errorMessage(error),
+      });
+    }
+  }
   try {
-    return await hypervisor.withConnection(destUri, async (conn) => {
-      const domain = await findDomain(conn, uuid);
-      if (!domain) return unread;
-      try {
-        return { stats: await completedStats(domain), domainXml: await definition(domain) };
-      } finally {
-        await domain.close();
-      }
-    });
+    return await hypervisor.withConnection(destUri, read);
   } catch (error) {
     log.warn('could not read the completed job on the destination', { error: errorMessage(error) });
-    return unread;
+    return { stats: null, domainXml: undefined };
   }
 }
 
@@ -170,11 +205,13 @@ async function result(
   request: LiveMigrateRequest,
   reporter: ProgressReporter,
   outcome: Pick<MonitorOutcome, 'progress' | 'forced'> & { attached: boolean },
+  early?: EarlyConnection,
 ): Promise<MigrationResult> {
   const { stats, domainXml } = await readDestination(
     hypervisor,
     request.destLibvirtUri,
     request.instanceUuid,
+    early,
   );
   const postCopy = outcome.forced === 'post-copy';
   const progress = stats
@@ -297,47 +334,53 @@ async function migrateFrom(
 ): Promise<MigrationResult> {
   const settings = context.liveMigration;
   const reporter = reporterFor(context, request);
-  const memoryMiB = (await domain.getInfo()).maxMem / 1024;
+  const [info, job] = await Promise.all([domain.getInfo(), currentJob(domain)]);
   const diskBytes = copiesDisks(request) ? request.disks.map((disk) => disk.virtualSizeBytes) : [];
   const monitor = {
-    plan: monitorPlan(settings, migrationDataGiB(memoryMiB, diskBytes)),
+    plan: monitorPlan(settings, migrationDataGiB(info.maxMem / 1024, diskBytes)),
     intervalMs: settings.monitorIntervalMs,
     permitPostCopy: settings.permitPostCopy,
     reporter,
   };
-  const attached = migrationJobActive(await currentJob(domain));
+  const attached = migrationJobActive(job);
   if (attached) log.info('a migration job of the instance is running: attaching to it');
-  const waiting = attached && (await postCopyFailed(domain));
-  let outcome = waiting
-    ? { ...NOT_MONITORED, forced: 'post-copy' as const }
-    : attached
-      ? await monitorMigration({ ...monitor, domain, migration: null })
-      : await startAndMonitor(context, request, domain, monitor);
-  const cause = () =>
-    outcome.call?.kind === 'rejected'
-      ? errorMessage(outcome.call.error)
-      : 'the job it attached to ended without the instance running on the destination';
+  const early = openEarly(context.hypervisor, request.destLibvirtUri);
+  try {
+    const waiting = attached && (await postCopyFailed(domain));
+    let outcome = waiting
+      ? { ...NOT_MONITORED, forced: 'post-copy' as const }
+      : attached
+        ? await monitorMigration({ ...monitor, domain, migration: null })
+        : await startAndMonitor(context, request, domain, monitor);
+    const cause = () =>
+      outcome.call?.kind === 'rejected'
+        ? errorMessage(outcome.call.error)
+        : 'the job it attached to ended without the instance running on the destination';
 
-  if (outcome.call?.kind !== 'returned' && (waiting || (await postCopyFailed(domain)))) {
-    outcome = await recoverPostCopy({
-      settings,
-      what: describe(request, context),
-      sourceHost: context.hostName,
-      destHost: request.destHost,
-      brokenAt: outcome.postCopyPausedAt ?? Date.now(),
-      cause: waiting ? 'the post-copy it attached to had failed' : cause(),
-      resume: () => startAndMonitor(context, request, domain, monitor, MIGRATE.POSTCOPY_RESUME),
-    });
+    if (outcome.call?.kind !== 'returned' && (waiting || (await postCopyFailed(domain)))) {
+      outcome = await recoverPostCopy({
+        settings,
+        what: describe(request, context),
+        sourceHost: context.hostName,
+        destHost: request.destHost,
+        brokenAt: outcome.postCopyPausedAt ?? Date.now(),
+        cause: waiting ? 'the post-copy it attached to had failed' : cause(),
+        resume: () => startAndMonitor(context, request, domain, monitor, MIGRATE.POSTCOPY_RESUME),
+      });
+    }
+
+    const completed =
+      outcome.call === null
+        ? await attachedJobCompleted(context.hypervisor, source, request)
+        : outcome.call.kind === 'returned';
+    if (completed) {
+      return await result(context.hypervisor, request, reporter, { ...outcome, attached }, early);
+    }
+    await reporter.final(outcome.progress ?? NO_PROGRESS);
+    throw failureOf(request, context, monitor.plan, outcome, cause());
+  } finally {
+    closeEarly(early);
   }
-
-  const completed =
-    outcome.call === null
-      ? await attachedJobCompleted(context.hypervisor, source, request)
-      : outcome.call.kind === 'returned';
-  if (completed) return result(context.hypervisor, request, reporter, { ...outcome, attached });
-
-  await reporter.final(outcome.progress ?? NO_PROGRESS);
-  throw failureOf(request, context, monitor.plan, outcome, cause());
 }
 
 /**
