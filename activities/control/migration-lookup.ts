@@ -16,7 +16,6 @@ export async function getMigrationByUuid(db: DatabaseClient, uuid: string) {
 /** What placing a migration needs to know of it. */
 export interface MigrationToPlace {
   id: number;
-  uuid: string;
   instanceUuid: string;
   sourceHost: string;
   instanceName: string;
@@ -25,9 +24,10 @@ export interface MigrationToPlace {
 }
 
 /**
- * What placing the migration of a uuid needs: its ids, source, its instance's name and the size
- * of the flavor it moves to, read in one statement (Prisma would read each relation with a query
- * of its own; docs/database.md, "Statements a step costs"). MigrationError when there is none.
+ * What placing the migration of a uuid needs: its id, instance and source, the instance's name,
+ * and the size of the flavor it moves to, read in one statement (Prisma would read each relation
+ * with a query of its own; docs/database.md, "Statements a step costs"). MigrationError when
+ * there is none.
  */
 export async function getMigrationToPlace(
   db: DatabaseClient,
@@ -36,7 +36,7 @@ export async function getMigrationToPlace(
   const [row] = await db.$queryRaw<
     (Omit<MigrationToPlace, 'needs'> & { vcpus: number; memoryMiB: number; rootDiskGiB: number })[]
   >`
-    SELECT m."id", m."uuid", m."instanceUuid", m."sourceHost", i."name" AS "instanceName",
+    SELECT m."id", m."instanceUuid", m."sourceHost", i."name" AS "instanceName",
       f."vcpus", f."memoryMiB", f."rootDiskGiB"
     FROM "Migration" m
       JOIN "Instance" i ON i."uuid" = m."instanceUuid"

@@ -3,7 +3,8 @@
  * providers have room": each host's usage from HostUsage (its instances' flavors, kept by database
  * triggers) and the claims in flight, only the hosts every filter passes returned, best first, at
  * most `limit`. The same rules as the pure filters in scheduler.ts (which still explain a
- * refusal); test/integration/placement.test.ts holds the two to agreement.
+ * refusal); test/integration/placement.test.ts holds the two to agreement. One host's capacity is
+ * read the same way for the claim's check (readHostCapacity).
  */
 import { Prisma } from '../../db/models';
 import {
