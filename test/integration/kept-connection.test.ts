@@ -9,7 +9,7 @@ import { loadConfig } from '../../config';
 import { createHostActivities } from '../../activities/host';
 import { keepingConnection } from '../../activities/host/kept-connection';
 import { liveMigrationSettings } from '../../activities/host/live-migration/settings';
-import type { Hypervisor } from '../../virt/driver';
+import type { Hypervisor, HypervisorConnection } from '../../virt/driver';
 import { VIR_ERR } from '../../virt/libvirt/binding';
 import { SimFleet } from '../../virt/sim/fleet';
 import type { MigrationResult } from '../../workflows/live-migration-contract';
@@ -118,7 +118,13 @@ describe("a live migration's read of the destination after its job", () => {
     vcpus: 1,
   };
 
-  async function migrate(onPeerOpened: (fleet: SimFleet) => void) {
+  /** liveMigrate from host1 to host2; `openPeer` stands between the driver and its peer opens. */
+  async function migrate(
+    openPeer: (
+      fleet: SimFleet,
+      opening: Promise<HypervisorConnection>,
+    ) => Promise<HypervisorConnection>,
+  ) {
     const fleet = new SimFleet();
     fleet.addHost('host1');
     fleet.addHost('host2');
@@ -128,10 +134,9 @@ describe("a live migration's read of the destination after its job", () => {
       hostName: 'host1',
       hypervisor: {
         ...hypervisor,
-        openConnection: async (uri) => {
-          const conn = await hypervisor.openConnection(uri);
-          if (uri === peer) onPeerOpened(fleet);
-          return conn;
+        openConnection: (uri) => {
+          const opening = hypervisor.openConnection(uri);
+          return uri === peer ? openPeer(fleet, opening) : opening;
         },
       },
       libvirtUri: own,
@@ -155,7 +160,7 @@ describe("a live migration's read of the destination after its job", () => {
   }
 
   it('is made on a connection opened while the job ran', async () => {
-    const { result, fleet, opened } = await migrate(() => undefined);
+    const { result, fleet, opened } = await migrate((_, opening) => opening);
     expect(fleet.hostsOf(guest.uuid)).toEqual(['host2']);
     expect(result.downtimeMs).toBe(fleet.timings.downtimeMs);
     // Its own kept connection, the destination's before the job's own: no peer opened after it.
@@ -163,11 +168,21 @@ describe("a live migration's read of the destination after its job", () => {
   });
 
   it("is made on a new connection when that one died with the destination's libvirtd", async () => {
-    const { result, fleet, opened } = await migrate((sim) => {
+    const { result, fleet, opened } = await migrate(async (sim, opening) => {
+      const conn = await opening;
       // The destination's libvirtd restarts once the early connection is open: it is dead.
       sim.stopLibvirt('host2');
       sim.startLibvirt('host2');
+      return conn;
     });
+    expect(fleet.hostsOf(guest.uuid)).toEqual(['host2']);
+    expect(result.downtimeMs).toBe(fleet.timings.downtimeMs);
+    expect(opened).toEqual([own, peer, own, peer]);
+  });
+
+  it('does not wait for a connection still being opened when the job ends', async () => {
+    // The early open never completes (a destination cut off as the job started).
+    const { result, fleet, opened } = await migrate(() => new Promise(() => undefined));
     expect(fleet.hostsOf(guest.uuid)).toEqual(['host2']);
     expect(result.downtimeMs).toBe(fleet.timings.downtimeMs);
     expect(opened).toEqual([own, peer, own, peer]);

@@ -122,8 +122,8 @@ function closeEarly(early: EarlyConnection): void {
  * attempt), null when it has no such domain or no such stats (libvirt 9.0 keeps none after a
  * post-copy migration); and the domain's persistent definition (libvirt leaves secrets out unless
  * asked), undefined when it cannot be read, which leaves the definition ferry recorded as it was.
- * Read on `early` when it opened; when that read fails (the connection died during a long job),
- * on a connection of its own.
+ * Read on `early` when it is open by then; otherwise, or when that read fails (the connection
+ * died during a long job), on a connection of its own.
  */
 async function readDestination(
   hypervisor: Hypervisor,
@@ -141,7 +141,9 @@ async function readDestination(
       await domain.close();
     }
   };
-  const opened = await early;
+  // Taken only if already open: an open still under way (a destination cut off as the job
+  // started) is not waited for.
+  const opened = await Promise.race([early, Promise.resolve(null)]);
   if (opened) {
     try {
       return await read(opened);
