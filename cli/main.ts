@@ -10,6 +10,7 @@ import {
 } from '../config';
 import { createLogger } from '../config/logging';
 import { UsageError } from './usage-error';
+import { failureMessage } from './failure-message';
 import { parseCommand, usageError } from './command-spec';
 import { findCommand, groupUsageError } from './command-list';
 import { AGENT, API, CONFIG, CONTROL, DB_MIGRATE, DEV, HELP } from './commands/main-spec';
@@ -205,8 +206,8 @@ run(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const known = error instanceof UsageError || error instanceof ConfigError;
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`ferry: ${known ? message : message.split('\n')[0]}\n`);
+    const message = known ? error.message : failureMessage(error);
+    process.stderr.write(`ferry: ${message}\n`);
     process.exitCode = known ? 2 : 1;
   },
 );

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openLibsqlClient } from '../../db/libsql';
 import { ferry } from '../support/ferry-cli';
 
 /** The built CLI as an operator runs it, on a scratch SQLite database. */
@@ -130,6 +131,35 @@ describe('ferry CLI', () => {
       /\n {2}libvirtUri = \S+ \(FERRY_LIBVIRT_URI or --libvirt-uri\)\n/,
     );
   });
+
+  it('says in one line why the database refused a write, and leaves no half of it', async () => {
+    // Another process's write transaction holds SQLite's lock past the CLI's busy timeout.
+    const other = openLibsqlClient(env.FERRY_DATABASE_URL);
+    const create = [
+      'flavors',
+      'create',
+      'locked',
+      '--vcpus',
+      '1',
+      '--memory-mb',
+      '64',
+      '--disk-gb',
+      '1',
+    ];
+    const held = await other.transaction('write');
+    try {
+      expect(await ferry(create, env)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'ferry: database: Operation has timed out (SQLITE_BUSY: database is locked)\n',
+      });
+    } finally {
+      await held.rollback();
+      other.close();
+    }
+    expect((await ferry(['flavors', 'list'], env)).stdout).not.toMatch(/locked/);
+    expect(await ferry(create, env)).toMatchObject({ code: 0 });
+  }, 30_000);
 
   it('refuses to start a host agent that is handed a database, in one line', async () => {
     const withUrl = await ferry(['agent', '--host', 'h1'], {
