@@ -280,8 +280,9 @@ describeLab('crash matrix on the lab', () => {
     results.push(result);
     const previous = (await migrationOf(name))?.id ?? 0;
     // The first status is the one the request records: the worker paused before the request
-    // keeps the row there until the crash.
-    if (at === order[0]) stack.pauseControl();
+    // keeps the row there until the crash. Paused outside its own writes, or the request's
+    // insert would wait for its lock.
+    if (at === order[0]) await stack.pauseControlOutsideWrites();
     const command = operation === 'live migration' ? 'live-migrate' : 'migrate';
     const started = await ferry([command, name, '--host', dest, '--json'], stack.env);
     let id = previous;

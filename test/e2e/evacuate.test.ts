@@ -151,7 +151,7 @@ describeLab('evacuation on a shared-storage lab', () => {
     expect(await hostRow('host1')).toMatchObject({ state: 'disabled' });
 
     // The control worker killed while kappa's evacuation is under way: it finishes once.
-    stack.pauseControl();
+    await stack.pauseControlOutsideWrites();
     const accepted = await ferry(['evacuate', 'kappa', '--json'], stack.env);
     expect(accepted).toMatchObject({ code: 0 });
     const { migrationUuid } = JSON.parse(accepted.stdout) as { migrationUuid: string };

@@ -28,6 +28,10 @@ import { ferry } from './ferry-cli';
 import { freePort } from './free-port';
 import { claimMachine, releaseMachine } from './lab';
 import { controlWorkerArgs, controlWorkerEnv } from '../../worker/control-process';
+import { writerInside } from './writer-inside';
+
+/** How long pauseControlOutsideWrites lets the control worker run before it stops it again. */
+const PAUSE_STEP_MS = 10;
 
 export async function until<T>(
   what: string,
@@ -255,6 +259,20 @@ export function useLabStack(options: LabStackOptions) {
     },
     resumeControl(): void {
       if (control.exitCode === null && control.signalCode === null) control.kill('SIGCONT');
+    },
+    /**
+     * SIGSTOP of the control worker at a moment it is inside no write transaction, for a test
+     * that writes (a request) while it is stopped: stopped inside one (its heartbeat round, the
+     * tail of a step), it would hold the writer's lock and fail that write after the busy timeout.
+     * While it is inside one, lets it run on for PAUSE_STEP_MS and stops it again.
+     */
+    async pauseControlOutsideWrites(): Promise<void> {
+      for (;;) {
+        control.kill('SIGSTOP');
+        if (!(await writerInside(config.databaseUrl))) return;
+        control.kill('SIGCONT');
+        await sleep(PAUSE_STEP_MS);
+      }
     },
     /** Stops the stack's own Temporal server (SIGTERM) and starts it again on the same port. */
     async restartTemporal(): Promise<void> {
