@@ -12,8 +12,9 @@ export const BUSY_TIMEOUT_MS = 10_000;
 /**
  * The one libSQL client ferry opens SQLite with, for Prisma's adapter and the migration runner
  * alike: one copy of SQLite per process, and every pooled connection opened with the busy
- * timeout (docs/database.md, "Several processes on one SQLite file").
+ * timeout (docs/database.md, "Several processes on one SQLite file"). A test that asks whether
+ * another connection holds the write lock opens one with none.
  */
-export function openLibsqlClient(url: string): Client {
-  return createClient({ url, timeout: BUSY_TIMEOUT_MS });
+export function openLibsqlClient(url: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Client {
+  return createClient({ url, timeout: busyTimeoutMs });
 }

@@ -1,10 +1,4 @@
-import type { Client } from '@libsql/client' with { 'resolution-mode': 'import' };
-
-// @libsql/client publishes ESM-only type declarations next to its CommonJS build.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createClient } = require('@libsql/client') as typeof import('@libsql/client', {
-  with: { 'resolution-mode': 'import' },
-});
+import { openLibsqlClient } from '../../db/libsql';
 
 /**
  * Whether another connection is inside a write transaction on the SQLite database at `url` now:
@@ -16,7 +10,7 @@ export async function writerInside(url: string): Promise<boolean> {
   if (!url.startsWith('file:')) {
     throw new Error(`writerInside reads SQLite's write lock; ${url.split(':')[0]} has none`);
   }
-  const client: Client = createClient({ url, timeout: 0 });
+  const client = openLibsqlClient(url, 0);
   try {
     const transaction = await client.transaction('write');
     await transaction.rollback();
